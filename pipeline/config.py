@@ -1,0 +1,101 @@
+"""Typed configuration: ``params.yaml`` is read once into these objects.
+
+Each DVC stage reads only its own section (``load_section``); unknown keys,
+wrong types and out-of-range values are :class:`~pipeline.errors.ConfigError`
+naming the field, so a typo in ``params.yaml`` never passes silently.
+The resolved section is stored beside every model it produced.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from pipeline.errors import ConfigError, MissingDataError
+
+DATA_ENV = "PIPELINE_DATA"
+PARAMS_FILE = Path("params.yaml")
+
+
+class Section(BaseModel):
+    """Base for config sections: strict about unknown keys, frozen once built."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class DataConfig(Section):
+    """Where the data lies. ``profile`` switches between the embedded sample and the full data."""
+
+    profile: Literal["sample", "full"] = "sample"
+    sample_root: Path = Path("data/sample")
+    full_root: Path = Path("../shared/data")
+    verify_checksums: bool = True
+
+    @property
+    def root(self) -> Path:
+        """The data root in force: ``$PIPELINE_DATA`` overrides ``full_root`` for the full profile."""
+        if self.profile == "sample":
+            return self.sample_root
+        return Path(os.environ.get(DATA_ENV, str(self.full_root)))
+
+
+class PrepareConfig(Section):
+    """Tokenization and splits for the ``prepare`` stage."""
+
+    sentiment_dev_fraction: float = Field(0.1, gt=0.0, lt=1.0)
+    seed: int = 13
+    invalid_tags: Literal["repair", "reject"] = "repair"
+    word2vec_corpus: list[Literal["conll_train", "imdb_train", "imdb_unsup"]] = [
+        "conll_train",
+        "imdb_train",
+        "imdb_unsup",
+    ]
+
+
+class Word2VecConfig(Section):
+    """gensim ``Word2Vec`` parameters plus the corpus normalisation."""
+
+    sg: Literal[0, 1] = 1
+    vector_size: int = Field(100, ge=2, le=1000)
+    window: int = Field(5, ge=1, le=50)
+    min_count: int = Field(2, ge=1)
+    negative: int = Field(5, ge=0, le=50)
+    epochs: int = Field(5, ge=1, le=100)
+    workers: int = Field(2, ge=1, le=64)
+    sample: float = Field(1e-3, ge=0.0, lt=1.0)
+    seed: int = 13
+    lowercase: bool = True
+    digits_to_zero: bool = True
+
+
+T = TypeVar("T", bound=Section)
+
+
+def read_params(path: Path = PARAMS_FILE) -> dict:
+    """The raw ``params.yaml`` mapping (safe YAML loader only)."""
+    if not path.exists():
+        raise MissingDataError(path, "run from the project root, where params.yaml lies")
+    with open(path, encoding="utf-8") as fh:
+        raw = yaml.safe_load(fh) or {}
+    if not isinstance(raw, dict):
+        raise ConfigError(path, "<root>", "must be a mapping of sections")
+    return raw
+
+
+def build_section(cls: type[T], values: dict | None, source: str | Path, name: str) -> T:
+    """Validate one section's mapping into ``cls``; errors name ``section.field``."""
+    try:
+        return cls.model_validate(values or {})
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join([name, *(str(p) for p in first["loc"])])
+        raise ConfigError(source, field, first["msg"]) from None
+
+
+def load_section(cls: type[T], name: str, path: Path = PARAMS_FILE) -> T:
+    """Read section ``name`` of ``params.yaml`` into ``cls``."""
+    return build_section(cls, read_params(path).get(name), path, name)

@@ -1,0 +1,1 @@
+"""Readers, the shared tokenizer and tag-scheme conversions."""

@@ -1,0 +1,97 @@
+"""Vocabulary and embedding matrix built from word2vec vectors.
+
+Index 0 is padding, 1 the unknown word. The vocabulary stores its own
+normalisation (the one the vectors were trained with), so ``encode`` at
+inference normalises exactly as training did. It is saved as JSON beside
+the model weights.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from gensim.models import KeyedVectors
+
+from pipeline.atomic import write_json
+from pipeline.embeddings.normalize import normalize_token
+
+PAD, UNK = "<pad>", "<unk>"
+PAD_ID, UNK_ID = 0, 1
+INIT_SCALE = 0.1  # std of random rows: the order of magnitude of trained word2vec components
+
+
+@dataclass
+class Vocab:
+    """Normalised words by index (``words[0]`` is padding, ``words[1]`` unknown)."""
+
+    words: list[str]
+    lowercase: bool = True
+    digits_to_zero: bool = True
+    index: dict[str, int] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self.index = {w: i for i, w in enumerate(self.words)}
+
+    def __len__(self) -> int:
+        return len(self.words)
+
+    def normalize(self, token: str) -> str:
+        return normalize_token(token, self.lowercase, self.digits_to_zero)
+
+    def encode(self, tokens: Iterable[str]) -> list[int]:
+        """Ids of ``tokens`` after normalisation; unknown words map to ``UNK_ID``."""
+        return [self.index.get(self.normalize(t), UNK_ID) for t in tokens]
+
+    def save(self, path: Path) -> None:
+        write_json(path, {k: v for k, v in asdict(self).items() if k != "index"})
+
+    @classmethod
+    def load(cls, path: Path) -> Vocab:
+        return cls(**json.loads(path.read_text(encoding="utf-8")))
+
+
+def build_vocab(
+    counts: Counter,
+    kv: KeyedVectors | None,
+    lowercase: bool,
+    digits_to_zero: bool,
+    max_size: int | None = None,
+    min_count: int = 1,
+) -> Vocab:
+    """Words of the training data (``counts``, raw tokens) plus, when given, every word that has a vector.
+
+    With ``max_size`` only the most frequent training words are kept (the
+    Keras-style ``num_words`` of the lecture presets) and vectors add none.
+    """
+    normalized = Counter()
+    for token, count in counts.items():
+        normalized[normalize_token(token, lowercase, digits_to_zero)] += count
+    ranked = [w for w, c in sorted(normalized.items(), key=lambda wc: (-wc[1], wc[0])) if c >= min_count]
+    if max_size is not None:
+        ranked = ranked[: max_size - 2]
+    elif kv is not None:
+        seen = set(ranked)
+        ranked += [w for w in kv.index_to_key if w not in seen]
+    return Vocab([PAD, UNK, *ranked], lowercase, digits_to_zero)
+
+
+def embedding_matrix(vocab: Vocab, dim: int, kv: KeyedVectors | None, seed: int) -> tuple[np.ndarray, float]:
+    """A ``(len(vocab), dim)`` float32 matrix: vector rows where word2vec has the word, small random rows elsewhere.
+
+    Returns the matrix and the share of words covered by vectors. The padding row is zero.
+    """
+    rng = np.random.default_rng(seed)
+    matrix = rng.normal(0.0, INIT_SCALE, size=(len(vocab), dim)).astype(np.float32)
+    matrix[PAD_ID] = 0.0
+    if kv is None:
+        return matrix, 0.0
+    if kv.vector_size != dim:
+        raise ValueError(f"vectors have dimension {kv.vector_size}, the model expects {dim}")
+    hits = [i for i, w in enumerate(vocab.words) if w in kv.key_to_index]
+    matrix[hits] = kv[[vocab.words[i] for i in hits]]
+    return matrix, len(hits) / max(len(vocab) - 2, 1)

@@ -1,0 +1,97 @@
+"""Train word2vec with gensim and store the vectors in plain formats.
+
+Vectors are written in word2vec *binary* format plus a ``vocab.tsv`` of
+counts: both load without unpickling (gensim's native ``.model`` files are
+pickles and are never read by this project).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gensim.models import KeyedVectors, Word2Vec
+from gensim.models.callbacks import CallbackAny2Vec
+from tqdm import tqdm
+
+from pipeline.atomic import atomic_open, write_with
+from pipeline.config import Word2VecConfig
+from pipeline.errors import DataError, MissingDataError
+
+VECTORS_FILE = "vectors.bin"
+VOCAB_FILE = "vocab.tsv"
+
+
+@dataclass(frozen=True)
+class TrainStats:
+    """What one training run did: raw corpus words seen across epochs and the wall time of training."""
+
+    raw_words: int
+    effective_words: int
+    train_seconds: float
+
+    @property
+    def words_per_s(self) -> float:
+        return self.raw_words / self.train_seconds if self.train_seconds else 0.0
+
+
+class _EpochBar(CallbackAny2Vec):
+    """A tqdm bar over epochs; gensim's own INFO log has the per-second detail."""
+
+    def __init__(self, epochs: int) -> None:
+        self.bar = tqdm(total=epochs, desc="word2vec", unit="epoch")
+
+    def on_epoch_end(self, model: Word2Vec) -> None:
+        self.bar.update(1)
+
+    def on_train_end(self, model: Word2Vec) -> None:
+        self.bar.close()
+
+
+def gensim_kwargs(cfg: Word2VecConfig) -> dict:
+    """The gensim ``Word2Vec`` keyword arguments for a config (shared with the benchmark's bare call)."""
+    return dict(
+        sg=cfg.sg,
+        vector_size=cfg.vector_size,
+        window=cfg.window,
+        min_count=cfg.min_count,
+        negative=cfg.negative,
+        epochs=cfg.epochs,
+        workers=cfg.workers,
+        sample=cfg.sample,
+        seed=cfg.seed,
+    )
+
+
+def train(corpus: Iterable[list[str]], cfg: Word2VecConfig, progress: bool = True) -> tuple[Word2Vec, TrainStats]:
+    """Build the vocabulary and train; ``corpus`` must be restartable (it is read once per epoch, plus once)."""
+    model = Word2Vec(**gensim_kwargs(cfg))
+    model.build_vocab(corpus)
+    if not model.wv.key_to_index:
+        raise DataError("word2vec corpus", None, f"no word occurs min_count={cfg.min_count} times; lower word2vec.min_count")
+    callbacks = [_EpochBar(cfg.epochs)] if progress else []
+    start = time.perf_counter()
+    effective, raw = model.train(
+        corpus, total_examples=model.corpus_count, epochs=cfg.epochs, callbacks=callbacks
+    )
+    return model, TrainStats(raw_words=raw, effective_words=effective, train_seconds=time.perf_counter() - start)
+
+
+def save(kv: KeyedVectors, out_dir: Path) -> None:
+    """Write ``vectors.bin`` (word2vec binary) and ``vocab.tsv`` (word, count; most frequent first), atomically."""
+    write_with(out_dir / VECTORS_FILE, lambda tmp: kv.save_word2vec_format(str(tmp), binary=True))
+    with atomic_open(out_dir / VOCAB_FILE) as fh:
+        for word in kv.index_to_key:
+            fh.write(f"{word}\t{kv.get_vecattr(word, 'count')}\n")
+
+
+def load(path: Path) -> KeyedVectors:
+    """Load word2vec-format vectors (binary, or text for a ``.txt`` path) without unpickling."""
+    if not path.exists():
+        raise MissingDataError(path, "run the word2vec stage first (dvc repro word2vec)")
+    try:
+        return KeyedVectors.load_word2vec_format(str(path), binary=path.suffix != ".txt")
+    except (ValueError, EOFError, UnicodeDecodeError) as exc:
+        raise DataError(path, None, f"not a valid word2vec file: {exc}") from None

@@ -1,0 +1,1 @@
+"""Run tracking: one small logging interface, filled by dvclive (DVC plots) and MLflow."""

@@ -1,0 +1,94 @@
+"""Model directories and resumable checkpoints, in plain safe formats.
+
+A *model directory* holds ``model.safetensors`` (weights) and ``config.json``
+(the typed config that rebuilds the module) plus whatever assets the task
+adds (vocabulary, labels). A *checkpoint* is a model directory plus
+``optimizer.pt`` (optimiser and scheduler state, tensors only, read back
+with ``torch.load(weights_only=True)``) and ``state.json`` (epoch, best
+score, history).
+
+Checkpoints are written to a fresh ``epoch-N`` directory and only then
+published by atomically rewriting the ``latest`` pointer file, so a crash
+at any moment leaves the previous checkpoint whole and in force.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_model, save_model
+
+from pipeline.atomic import atomic_open, write_json, write_with
+from pipeline.errors import DataError, MissingDataError
+
+WEIGHTS = "model.safetensors"
+CONFIG = "config.json"
+OPTIMIZER = "optimizer.pt"
+STATE = "state.json"
+LATEST = "latest"
+
+
+def save_weights(directory: Path, model: torch.nn.Module, config: dict) -> None:
+    """Write weights and config into ``directory`` (each file atomically)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    write_with(directory / WEIGHTS, lambda tmp: save_model(model, str(tmp)))
+    write_json(directory / CONFIG, config)
+
+
+def read_config(directory: Path) -> dict:
+    """The config stored beside a model's weights."""
+    path = directory / CONFIG
+    if not path.exists():
+        raise MissingDataError(path, "not a model directory: train a model first")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
+
+
+def load_weights(directory: Path, model: torch.nn.Module) -> torch.nn.Module:
+    """Load ``model.safetensors`` into ``model`` (strict: every tensor must match)."""
+    path = directory / WEIGHTS
+    if not path.exists():
+        raise MissingDataError(path, "not a model directory: train a model first")
+    load_model(model, str(path), strict=True)
+    return model
+
+
+def save_checkpoint(root: Path, epoch: int, model, optimizer, scheduler, config: dict, state: dict) -> Path:
+    """Write checkpoint ``root/epoch-N`` and publish it as ``latest``; older ones are removed."""
+    directory = root / f"epoch-{epoch}"
+    if directory.exists():
+        shutil.rmtree(directory)
+    save_weights(directory, model, config)
+    write_with(
+        directory / OPTIMIZER,
+        lambda tmp: torch.save({"optimizer": optimizer.state_dict(), "scheduler": scheduler.state_dict()}, tmp),
+    )
+    write_json(directory / STATE, state)
+    with atomic_open(root / LATEST) as fh:
+        fh.write(directory.name)
+    for old in root.glob("epoch-*"):
+        if old != directory:
+            shutil.rmtree(old)
+    return directory
+
+
+def latest_checkpoint(root: Path) -> Path | None:
+    """The published checkpoint directory, or None when there is none yet."""
+    pointer = root / LATEST
+    if not pointer.exists():
+        return None
+    return root / pointer.read_text(encoding="utf-8").strip()
+
+
+def load_checkpoint(directory: Path, model, optimizer, scheduler) -> dict:
+    """Restore model, optimiser and scheduler from ``directory``; returns the trainer state."""
+    load_weights(directory, model)
+    saved = torch.load(directory / OPTIMIZER, weights_only=True)
+    optimizer.load_state_dict(saved["optimizer"])
+    scheduler.load_state_dict(saved["scheduler"])
+    return json.loads((directory / STATE).read_text(encoding="utf-8"))

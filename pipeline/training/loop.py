@@ -1,0 +1,132 @@
+"""The training loop shared by the tagger and the classifier.
+
+A :class:`Task` knows its data and loss; :func:`fit` owns everything else:
+optimiser, schedule, clipping, a progress bar with loss and tokens/s,
+evaluation on dev after each epoch, early stopping on one dev metric, the
+best model directory, a checkpoint each epoch and resume.
+
+Determinism: the global torch seed is reset to ``seed + epoch`` at the start
+of every epoch and batches depend only on ``(seed, epoch)``, so resuming
+from the checkpoint of epoch N replays epoch N+1 exactly as an
+uninterrupted run would (on CPU).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import torch
+from tqdm import tqdm
+
+from pipeline.tracking.logger import MetricsLogger
+from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_weights
+from pipeline.training.config import TrainConfig
+
+
+class Task(Protocol):
+    """What :func:`fit` needs to know about a task."""
+
+    def batches(self, epoch: int) -> Iterable[Any]:
+        """Training batches for ``epoch`` (deterministic in the epoch)."""
+
+    def loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
+        """Mean loss of a batch and its number of tokens (for tokens/s)."""
+
+    def evaluate(self, model: torch.nn.Module) -> dict[str, float]:
+        """Dev-set metrics; called in eval mode under ``torch.inference_mode``."""
+
+    def save_assets(self, directory: Path) -> None:
+        """Write what rebuilds the model besides weights and config (vocabulary, labels)."""
+
+
+@dataclass
+class FitResult:
+    best_epoch: int
+    best_score: float
+    history: list[dict]
+    model_dir: Path
+
+
+def make_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.Optimizer:
+    params = [p for p in model.parameters() if p.requires_grad]
+    if cfg.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+    optimizer = torch.optim.AdamW if cfg.optimizer == "adamw" else torch.optim.Adam
+    return optimizer(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+
+
+def make_scheduler(optimizer: torch.optim.Optimizer, cfg: TrainConfig) -> torch.optim.lr_scheduler.LambdaLR:
+    """A per-epoch multiplicative schedule on the base learning rate."""
+    factors = {
+        "constant": lambda epoch: 1.0,
+        "inverse_time": lambda epoch: 1.0 / (1.0 + cfg.lr_decay * epoch),
+        "linear": lambda epoch: max(0.0, 1.0 - epoch / cfg.epochs),
+    }
+    return torch.optim.lr_scheduler.LambdaLR(optimizer, factors[cfg.lr_schedule])
+
+
+def train_epoch(model, task: Task, optimizer, cfg: TrainConfig, epoch: int) -> dict[str, float]:
+    """One pass over the training batches; returns mean loss and tokens/s."""
+    model.train()
+    total_loss, total_tokens, n_batches, start = 0.0, 0, 0, time.perf_counter()
+    bar = tqdm(task.batches(epoch), desc=f"epoch {epoch}", unit="batch", leave=False, mininterval=1.0)
+    for batch in bar:
+        optimizer.zero_grad(set_to_none=True)
+        loss, tokens = task.loss(model, batch)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+        optimizer.step()
+        total_loss, total_tokens, n_batches = total_loss + loss.item(), total_tokens + tokens, n_batches + 1
+        bar.set_postfix(loss=f"{total_loss / n_batches:.3f}", tok_s=f"{total_tokens / (time.perf_counter() - start):.0f}")
+    seconds = time.perf_counter() - start
+    return {"train_loss": total_loss / max(n_batches, 1), "tokens_per_s": total_tokens / seconds, "epoch_s": seconds}
+
+
+def fit(
+    model: torch.nn.Module,
+    task: Task,
+    cfg: TrainConfig,
+    out_dir: Path,
+    monitor: str,
+    config: dict,
+    logger: MetricsLogger,
+    resume: bool = False,
+) -> FitResult:
+    """Train with early stopping on dev ``monitor`` (higher is better).
+
+    ``out_dir/model`` receives the best epoch's model directory,
+    ``out_dir/checkpoints`` the last epoch's checkpoint.
+    """
+    optimizer = make_optimizer(model, cfg)
+    scheduler = make_scheduler(optimizer, cfg)
+    model_dir, ckpt_root = out_dir / "model", out_dir / "checkpoints"
+    state = {"epoch": 0, "best_epoch": 0, "best_score": float("-inf"), "bad_epochs": 0, "history": []}
+    last = latest_checkpoint(ckpt_root) if resume else None
+    if last is not None:
+        state = load_checkpoint(last, model, optimizer, scheduler)
+    logger.log_params(config)
+    for epoch in range(state["epoch"] + 1, cfg.epochs + 1):
+        if state["bad_epochs"] >= cfg.patience:
+            break
+        torch.manual_seed(cfg.seed + epoch)
+        metrics = train_epoch(model, task, optimizer, cfg, epoch) | {"lr": scheduler.get_last_lr()[0]}
+        scheduler.step()
+        model.eval()
+        with torch.inference_mode():
+            metrics |= task.evaluate(model)
+        logger.log_metrics(metrics, step=epoch)
+        tqdm.write(f"epoch {epoch}: " + " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+        state["history"].append({"epoch": epoch, **metrics})
+        state["epoch"] = epoch
+        if metrics[monitor] > state["best_score"]:
+            state.update(best_epoch=epoch, best_score=metrics[monitor], bad_epochs=0)
+            save_weights(model_dir, model, config)
+            task.save_assets(model_dir)
+        else:
+            state["bad_epochs"] += 1
+        save_checkpoint(ckpt_root, epoch, model, optimizer, scheduler, config, state)
+    return FitResult(state["best_epoch"], state["best_score"], state["history"], model_dir)
