@@ -14,11 +14,11 @@ from pathlib import Path
 
 from gensim.models import KeyedVectors, Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
-from tqdm import tqdm
 
 from pipeline.atomic import atomic_open, write_with
 from pipeline.config import Word2VecConfig
 from pipeline.errors import DataError, MissingDataError
+from pipeline.progress import progress
 
 VECTORS_FILE = "vectors.bin"
 VOCAB_FILE = "vocab.tsv"
@@ -41,7 +41,7 @@ class _EpochBar(CallbackAny2Vec):
     """A tqdm bar over epochs; gensim's own INFO log has the per-second detail."""
 
     def __init__(self, epochs: int) -> None:
-        self.bar = tqdm(total=epochs, desc="word2vec", unit="epoch")
+        self.bar = progress(total=epochs, desc="word2vec", unit="epoch")
 
     def on_epoch_end(self, model: Word2Vec) -> None:
         self.bar.update(1)
@@ -65,13 +65,13 @@ def gensim_kwargs(cfg: Word2VecConfig) -> dict:
     )
 
 
-def train(corpus: Iterable[list[str]], cfg: Word2VecConfig, progress: bool = True) -> tuple[Word2Vec, TrainStats]:
+def train(corpus: Iterable[list[str]], cfg: Word2VecConfig, show_progress: bool = True) -> tuple[Word2Vec, TrainStats]:
     """Build the vocabulary and train; ``corpus`` must be restartable (it is read once per epoch, plus once)."""
     model = Word2Vec(**gensim_kwargs(cfg))
     model.build_vocab(corpus)
     if not model.wv.key_to_index:
         raise DataError("word2vec corpus", None, f"no word occurs min_count={cfg.min_count} times; lower word2vec.min_count")
-    callbacks = [_EpochBar(cfg.epochs)] if progress else []
+    callbacks = [_EpochBar(cfg.epochs)] if show_progress else []
     start = time.perf_counter()
     effective, raw = model.train(
         corpus, total_examples=model.corpus_count, epochs=cfg.epochs, callbacks=callbacks

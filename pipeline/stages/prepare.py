@@ -14,7 +14,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
-from tqdm import tqdm
+from pipeline.progress import progress
 
 from pipeline import paths
 from pipeline.atomic import atomic_open, write_json
@@ -36,7 +36,7 @@ def locate(data: DataConfig) -> dict[str, Path]:
     if not data.verify_checksums:
         return {key: root / rel for key, rel in wanted.items()}
     sums = read_sums(root)
-    return {key: verify(root, rel, sums) for key, rel in tqdm(wanted.items(), desc="checksums", unit="file")}
+    return {key: verify(root, rel, sums) for key, rel in progress(wanted.items(), desc="checksums", unit="file")}
 
 
 def prepare_ner(files: dict[str, Path], cfg: PrepareConfig) -> dict[str, int]:
@@ -73,14 +73,14 @@ def split_dev(records: list[dict], fraction: float, seed: int) -> tuple[list[dic
 
 def prepare_sentiment(files: dict[str, Path], cfg: PrepareConfig) -> tuple[dict[str, int], list[dict]]:
     """Write the sentiment splits; returns counts and the tokenized train+dev records (for the corpus)."""
-    labelled = list(tqdm(tokenized(read_imdb(files["imdb_train"])), desc="tokenize imdb train", unit="review"))
+    labelled = list(progress(tokenized(read_imdb(files["imdb_train"])), desc="tokenize imdb train", unit="review"))
     train, dev = split_dev(labelled, cfg.sentiment_dev_fraction, cfg.seed)
     counts = {
         "sentiment_train": write_jsonl(paths.SENTIMENT_SPLITS / "train.jsonl", train),
         "sentiment_dev": write_jsonl(paths.SENTIMENT_SPLITS / "dev.jsonl", dev),
         "sentiment_test": write_jsonl(
             paths.SENTIMENT_SPLITS / "test.jsonl",
-            tqdm(tokenized(read_imdb(files["imdb_test"])), desc="tokenize imdb test", unit="review"),
+            progress(tokenized(read_imdb(files["imdb_test"])), desc="tokenize imdb test", unit="review"),
         ),
     }
     return counts, labelled
@@ -95,7 +95,7 @@ def corpus_lines(files: dict[str, Path], cfg: PrepareConfig, imdb_train: list[di
             yield from (r["tokens"] for r in imdb_train)
         else:
             texts = (r.text for r in read_imdb(files["imdb_unsup"]))
-            yield from tqdm(tokenize_many(texts), desc="tokenize imdb unsup", unit="review")
+            yield from progress(tokenize_many(texts), desc="tokenize imdb unsup", unit="review")
 
 
 def write_corpus(lines: Iterable[list[str]], path: Path) -> int:

@@ -22,6 +22,8 @@ from typing import Any, Protocol
 import torch
 from tqdm import tqdm
 
+from pipeline.progress import progress
+
 from pipeline.tracking.logger import MetricsLogger
 from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_weights
 from pipeline.training.config import TrainConfig
@@ -73,7 +75,7 @@ def train_epoch(model, task: Task, optimizer, cfg: TrainConfig, epoch: int) -> d
     """One pass over the training batches; returns mean loss and tokens/s."""
     model.train()
     total_loss, total_tokens, n_batches, start = 0.0, 0, 0, time.perf_counter()
-    bar = tqdm(task.batches(epoch), desc=f"epoch {epoch}", unit="batch", leave=False, mininterval=1.0)
+    bar = progress(task.batches(epoch), desc=f"epoch {epoch}", unit="batch", leave=False)
     for batch in bar:
         optimizer.zero_grad(set_to_none=True)
         loss, tokens = task.loss(model, batch)

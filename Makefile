@@ -1,0 +1,29 @@
+# The two set-up commands of the README: `make run` and `make test`.
+# Both create .venv if needed and install the project (torch pinned to the CPU wheel).
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test install clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.13.0
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+## run: the main job, `dvc repro` on the embedded sample
+run: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
+	PATH="$(CURDIR)/$(BIN):$$PATH" dvc metrics show
+
+## test: the whole test suite, including `dvc repro` end to end in a temporary copy
+test: $(STAMP)
+	PATH="$(CURDIR)/$(BIN):$$PATH" pytest -q
+
+clean:
+	rm -rf outputs metrics dvclive plots .dvc/cache .dvc/tmp

@@ -1,0 +1,78 @@
+"""``w2vp``: the project's command line.
+
+Stages run through DVC (``dvc repro``); this CLI is for everything around
+them: validating data files, checking the data root, tagging and scoring
+text with trained models. User errors print one line
+(``error: file:line: message``) and exit 1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from pipeline.config import DataConfig, load_section
+from pipeline.data.conll import read_conll
+from pipeline.data.imdb import read_imdb
+from pipeline.data.tags import Scheme
+from pipeline.runner import DEBUG_ENV, run
+
+app = typer.Typer(help="word2vec + BiLSTM/BiGRU NER and sentiment pipeline.", no_args_is_help=True)
+
+
+@app.callback()
+def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for user errors.")] = False) -> None:
+    """Global options."""
+    if debug:
+        os.environ[DEBUG_ENV] = "1"
+
+
+@app.command()
+def validate_conll(
+    path: Path,
+    scheme: Annotated[Scheme, typer.Option(help="Tag scheme of the file.")] = "iob1",
+    reject_invalid: Annotated[bool, typer.Option(help="Reject, rather than repair, an I- tag after O.")] = False,
+) -> None:
+    """Read a CoNLL file fully; print sentence and token counts, or the first error as file:line."""
+
+    def check() -> None:
+        invalid = "reject" if reject_invalid else "repair"
+        sentences = tokens = 0
+        for sentence in read_conll(path, scheme=scheme, target="iob2", invalid=invalid):
+            sentences, tokens = sentences + 1, tokens + len(sentence.words)
+        typer.echo(f"{path}: {sentences} sentences, {tokens} tokens")
+
+    run(check)
+
+
+@app.command()
+def validate_imdb(path: Path) -> None:
+    """Read IMDB reviews (jsonl[.gz], aclImdb split directory or review,sentiment CSV) fully; print counts."""
+
+    def check() -> None:
+        counts: dict[str, int] = {}
+        for review in read_imdb(path):
+            counts[str(review.label)] = counts.get(str(review.label), 0) + 1
+        typer.echo(f"{path}: " + ", ".join(f"{label}={n}" for label, n in sorted(counts.items())))
+
+    run(check)
+
+
+@app.command()
+def check_data(params: Path = Path("params.yaml")) -> None:
+    """Verify the data root of the configured profile against its SHA256SUMS."""
+    from pipeline.stages.prepare import locate
+
+    def check() -> None:
+        data = load_section(DataConfig, "data", params)
+        for key, path in locate(data.model_copy(update={"verify_checksums": True})).items():
+            typer.echo(f"ok  {key:12s} {path}")
+
+    run(check)
+
+
+if __name__ == "__main__":
+    app()
