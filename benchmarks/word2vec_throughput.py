@@ -1,0 +1,132 @@
+"""word2vec throughput: the project's stage code vs a bare gensim call, side by side in one run.
+
+Corpus: IMDB train + unsup (the shared ``aclimdb`` files), tokenized once with
+the project's tokenizer. The project path is the ``word2vec`` stage's own
+code: ``TokenCorpus`` over the tokenized file, normalising each token on the
+fly. The bare path is ``gensim.models.Word2Vec`` on ``LineSentence`` over a
+pre-normalised copy of the same file, so both train on identical tokens with
+identical parameters (``params.yaml: word2vec``).
+
+The machine is shared and its load drifts, so the two paths run interleaved
+in ABBA order (project, gensim, gensim, project by default) and each figure
+is the mean over its runs: a linear drift in load cancels out of the ratio.
+
+    python benchmarks/word2vec_throughput.py [--data-root ../shared/data]
+
+Writes ``benchmarks/results/word2vec_throughput.json`` and prints a table.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import resource
+import tempfile
+import time
+from pathlib import Path
+
+import typer
+from gensim.models import Word2Vec
+from gensim.models.word2vec import LineSentence
+
+from pipeline.config import DataConfig, Word2VecConfig, load_section
+from pipeline.data.checksums import read_sums, verify
+from pipeline.data.corpus import TokenCorpus
+from pipeline.data.imdb import read_imdb
+from pipeline.data.tokenizer import tokenize_many
+from pipeline.embeddings import evaluate, word2vec
+from pipeline.embeddings.normalize import normalizer
+from pipeline.stages.prepare import write_corpus
+
+RESULTS = Path(__file__).parent / "results" / "word2vec_throughput.json"
+SOURCES = ("aclimdb/train.jsonl.gz", "aclimdb/unsup.jsonl.gz")
+
+
+def build_corpus(root: Path, out: Path) -> tuple[int, float]:
+    """Tokenize IMDB train + unsup into ``out``; returns (tokens, seconds)."""
+    sums = read_sums(root)
+    start = time.perf_counter()
+    texts = (r.text for source in SOURCES for r in read_imdb(verify(root, source, sums)))
+    return write_corpus(tokenize_many(texts), out), time.perf_counter() - start
+
+
+def normalized_copy(source: Path, out: Path, cfg: Word2VecConfig) -> None:
+    """The same tokens, normalised ahead of time, for the bare gensim call."""
+    norm = normalizer(cfg.lowercase, cfg.digits_to_zero)
+    with open(source, encoding="utf-8") as src, open(out, "w", encoding="utf-8") as dst:
+        for line in src:
+            dst.write(" ".join(norm(t) for t in line.split()) + "\n")
+
+
+def run_project(corpus: Path, cfg: Word2VecConfig) -> dict:
+    model, stats = word2vec.train(TokenCorpus(corpus, transform=normalizer(cfg.lowercase, cfg.digits_to_zero)), cfg)
+    return {"words_per_s": stats.words_per_s, "train_s": stats.train_seconds, "raw_words": stats.raw_words,
+            "analogy": evaluate.analogy_accuracy(model.wv), "vocab": len(model.wv)}
+
+
+def run_gensim(corpus: Path, cfg: Word2VecConfig) -> dict:
+    model = Word2Vec(**word2vec.gensim_kwargs(cfg))
+    model.build_vocab(LineSentence(str(corpus)))
+    start = time.perf_counter()
+    _effective, raw = model.train(LineSentence(str(corpus)), total_examples=model.corpus_count, epochs=cfg.epochs)
+    seconds = time.perf_counter() - start
+    return {"words_per_s": raw / seconds, "train_s": seconds, "raw_words": raw,
+            "analogy": evaluate.analogy_accuracy(model.wv), "vocab": len(model.wv)}
+
+
+def abba(rounds: int) -> list[str]:
+    """Run order: project, gensim, gensim, project, ... (``rounds`` runs of each)."""
+    pair = ["project", "gensim"]
+    return [name for r in range(rounds) for name in (pair if r % 2 == 0 else pair[::-1])]
+
+
+def mean_run(runs: list[dict]) -> dict:
+    """Mean of every figure over repeated runs."""
+    return {key: sum(r[key] for r in runs) / len(runs) for key in runs[0]}
+
+
+def main(
+    data_root: Path = typer.Option(None, help="Data root; default: params.yaml data.full_root or $PIPELINE_DATA"),
+    rounds: int = typer.Option(2, min=1, help="Runs of each path, interleaved ABBA."),
+) -> None:
+    cfg = load_section(Word2VecConfig, "word2vec")
+    root = data_root or load_section(DataConfig, "data").model_copy(update={"profile": "full"}).root
+    with tempfile.TemporaryDirectory() as tmp:
+        raw_corpus, norm_corpus = Path(tmp) / "corpus.txt", Path(tmp) / "corpus.norm.txt"
+        tokens, tokenize_s = build_corpus(root, raw_corpus)
+        normalized_copy(raw_corpus, norm_corpus, cfg)
+        runs: dict[str, list[dict]] = {"project": [], "gensim": []}
+        for name in abba(rounds):
+            run = run_project(raw_corpus, cfg) if name == "project" else run_gensim(norm_corpus, cfg)
+            typer.echo(f"{name}: {run['words_per_s']:,.0f} words/s")
+            runs[name].append(run)
+        project, bare = mean_run(runs["project"]), mean_run(runs["gensim"])
+    result = {
+        "corpus_tokens": tokens,
+        "tokenize_s": round(tokenize_s, 1),
+        "project_words_per_s": round(project["words_per_s"]),
+        "gensim_words_per_s": round(bare["words_per_s"]),
+        "ratio": round(project["words_per_s"] / bare["words_per_s"], 3),
+        "project_train_s": round(project["train_s"], 1),
+        "gensim_train_s": round(bare["train_s"], 1),
+        "analogy_accuracy_project": round(project["analogy"], 4),
+        "analogy_accuracy_gensim": round(bare["analogy"], 4),
+        "vocab_project": round(project["vocab"]),
+        "vocab_gensim": round(bare["vocab"]),
+        "rounds": rounds,
+        "runs_words_per_s": {name: [round(r["words_per_s"]) for r in rs] for name, rs in runs.items()},
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "params": cfg.model_dump(),
+        "machine": f"{platform.machine()}, {len(__import__('os').sched_getaffinity(0))} cores",
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n")
+    typer.echo(f"{'':24s}{'project':>14s}{'bare gensim':>14s}")
+    typer.echo(f"{'words/s':24s}{result['project_words_per_s']:>14,}{result['gensim_words_per_s']:>14,}")
+    typer.echo(f"{'train s':24s}{result['project_train_s']:>14}{result['gensim_train_s']:>14}")
+    typer.echo(f"{'analogy accuracy':24s}{result['analogy_accuracy_project']:>14}{result['analogy_accuracy_gensim']:>14}")
+    typer.echo(f"ratio (project / gensim) = {result['ratio']}, corpus {tokens:,} tokens, peak RSS {result['peak_rss_mb']} MB")
+
+
+if __name__ == "__main__":
+    typer.run(main)
