@@ -2,8 +2,8 @@
 # Both create .venv if needed and install the project (torch pinned to the CPU wheel).
 PYTHON ?= python3.11
 VENV ?= .venv
-BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+BIN := $(abspath $(VENV))/bin
+STAMP := $(abspath $(VENV))/.installed
 
 .PHONY: run test install clean
 
@@ -18,12 +18,12 @@ install: $(STAMP)
 
 ## run: the main job, `dvc repro` on the embedded sample
 run: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" dvc repro
-	PATH="$(CURDIR)/$(BIN):$$PATH" dvc metrics show
+	PATH="$(BIN):$$PATH" dvc repro
+	PATH="$(BIN):$$PATH" dvc metrics show
 
 ## test: the whole test suite, including `dvc repro` end to end in a temporary copy
 test: $(STAMP)
-	PATH="$(CURDIR)/$(BIN):$$PATH" pytest -q
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 clean:
 	rm -rf outputs metrics dvclive plots .dvc/cache .dvc/tmp
