@@ -14,6 +14,10 @@ from typing import Annotated
 
 import typer
 
+from pipeline.cli_mlflow import mlflow_app
+from pipeline.cli_ner import ner_app
+from pipeline.cli_sentiment import sentiment_app
+from pipeline.cli_spacy import spacy_app
 from pipeline.config import DataConfig, load_section
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
@@ -21,6 +25,10 @@ from pipeline.data.tags import Scheme
 from pipeline.runner import DEBUG_ENV, run
 
 app = typer.Typer(help="word2vec + BiLSTM/BiGRU NER and sentiment pipeline.", no_args_is_help=True)
+app.add_typer(ner_app, name="ner")
+app.add_typer(sentiment_app, name="sentiment")
+app.add_typer(spacy_app, name="spacy")
+app.add_typer(mlflow_app, name="mlflow")
 
 
 @app.callback()
@@ -68,7 +76,8 @@ def check_data(params: Path = Path("params.yaml")) -> None:
 
     def check() -> None:
         data = load_section(DataConfig, "data", params)
-        for key, path in locate(data.model_copy(update={"verify_checksums": True})).items():
+        located, _checksums = locate(data.model_copy(update={"verify_checksums": True}))
+        for key, path in located.items():
             typer.echo(f"ok  {key:12s} {path}")
 
     run(check)

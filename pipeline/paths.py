@@ -10,6 +10,7 @@ PREPARED = OUTPUTS / "prepared"
 NER_SPLITS = PREPARED / "ner"
 SENTIMENT_SPLITS = PREPARED / "sentiment"
 CORPUS = PREPARED / "corpus.txt"
+SOURCES = PREPARED / "sources.json"
 WORD2VEC = OUTPUTS / "word2vec"
 
 CONLL_FILES = {"train": "conll2003/eng.train.gz", "dev": "conll2003/eng.testa.gz", "test": "conll2003/eng.testb.gz"}

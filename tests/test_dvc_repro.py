@@ -38,7 +38,7 @@ def _dvc(repo: Path, *args: str) -> str:
 def test_dvc_repro_on_sample_then_nothing_to_do(tmp_path):
     repo = tmp_path / "repo"
     _copy_repo(repo)
-    for stale in ("outputs", "metrics", "dvc.lock"):
+    for stale in ("outputs", "metrics", "dvc.lock", "mlflow.db", "mlruns"):
         path = repo / stale
         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
     _dvc(repo, "repro")
@@ -46,7 +46,12 @@ def test_dvc_repro_on_sample_then_nothing_to_do(tmp_path):
     assert w2v["vocab_size"] > 1000 and 0.0 <= w2v["analogy_accuracy"] <= 1.0
     assert json.loads((repo / "metrics" / "prepare.json").read_text())["ner_train"] == 300
     assert (repo / "outputs" / "word2vec" / "vectors.bin").stat().st_size > 0
-    assert "word2vec" in _dvc(repo, "metrics", "show")
+    metrics = {name: json.loads((repo / "metrics" / f"{name}.json").read_text()) for name in ("ner", "sentiment", "baseline")}
+    assert 0.0 <= metrics["ner"]["test_f1"] <= 100.0
+    assert 0.0 <= metrics["sentiment"]["test_accuracy"] <= 1.0 and 0.0 <= metrics["baseline"]["test_accuracy"] <= 1.0
+    assert (repo / "spacy_pipeline" / "config.cfg").exists() and (repo / "mlflow.db").exists()
+    shown = _dvc(repo, "metrics", "show")
+    assert all(f"metrics/{name}.json" in shown for name in ("word2vec", "ner", "sentiment", "baseline", "spacy"))
     assert "up to date" in _dvc(repo, "status")
     second = _dvc(repo, "repro")
     assert "Running stage" not in second

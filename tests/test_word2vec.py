@@ -48,3 +48,12 @@ def test_bad_vectors_file(tmp_path):
     bad.write_bytes(b"not a header\n\x00\x01")
     with pytest.raises(DataError, match="vectors.bin"):
         word2vec.load(bad)
+
+
+def test_train_file_normalises_once_then_trains(tmp_path):
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("The Film of 1996 .\nthe film of 1997 !\n" * 50)
+    cfg = Word2VecConfig(vector_size=8, epochs=1, min_count=1, workers=1)
+    model, stats = word2vec.train_file(corpus, cfg, show_progress=False)
+    assert set(model.wv.key_to_index) == {"the", "film", "of", "0000", ".", "!"}
+    assert stats.raw_words == 500 and stats.normalize_seconds > 0

@@ -4,7 +4,8 @@ Outputs (``outputs/prepared``): NER ``train/dev/test.jsonl`` (tokens + IOB2
 tags; dev = ``eng.testa``, test = ``eng.testb``), sentiment
 ``train/dev/test.jsonl`` (dev carved from IMDB train, stratified and seeded:
 the test set never chooses anything) and ``corpus.txt``, the tokenized
-word2vec corpus, one sentence or review a line.
+word2vec corpus, one sentence or review a line; ``sources.json`` records the
+SHA-256 of every raw file read, and tracked runs carry it as tags.
 """
 
 from __future__ import annotations
@@ -20,23 +21,24 @@ from pipeline import paths
 from pipeline.atomic import atomic_open, write_json
 from pipeline.runner import run
 from pipeline.config import DataConfig, PrepareConfig, load_section
-from pipeline.data.checksums import read_sums, verify
+from pipeline.data.checksums import read_sums, sha256, verify
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import Review, read_imdb
 from pipeline.data.jsonl import write_jsonl
 from pipeline.data.tokenizer import tokenize_many
 
 
-def locate(data: DataConfig) -> dict[str, Path]:
-    """Paths of every input file, checksums verified when ``data.verify_checksums`` is on."""
+def locate(data: DataConfig) -> tuple[dict[str, Path], dict[str, str]]:
+    """Paths of every input file and their SHA-256 (verified against SHA256SUMS when ``data.verify_checksums``)."""
     root = data.root
     wanted = {f"conll_{k}": v for k, v in paths.CONLL_FILES.items()} | {
         f"imdb_{k}": v for k, v in paths.IMDB_FILES.items()
     }
-    if not data.verify_checksums:
-        return {key: root / rel for key, rel in wanted.items()}
-    sums = read_sums(root)
-    return {key: verify(root, rel, sums) for key, rel in progress(wanted.items(), desc="checksums", unit="file")}
+    if data.verify_checksums:
+        sums = read_sums(root)
+        located = {key: verify(root, rel, sums) for key, rel in progress(wanted.items(), desc="checksums", unit="file")}
+        return located, {rel: sums[rel] for rel in wanted.values()}
+    return {key: root / rel for key, rel in wanted.items()}, {rel: sha256(root / rel) for rel in wanted.values()}
 
 
 def prepare_ner(files: dict[str, Path], cfg: PrepareConfig) -> dict[str, int]:
@@ -113,7 +115,8 @@ def write_corpus(lines: Iterable[list[str]], path: Path) -> int:
 def main() -> None:
     data = load_section(DataConfig, "data")
     cfg = load_section(PrepareConfig, "prepare")
-    files = locate(data)
+    files, checksums = locate(data)
+    write_json(paths.SOURCES, checksums)
     counts = prepare_ner(files, cfg)
     sentiment_counts, imdb_train = prepare_sentiment(files, cfg)
     counts |= sentiment_counts

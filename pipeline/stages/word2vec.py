@@ -13,7 +13,6 @@ from pipeline import paths
 from pipeline.atomic import write_json
 from pipeline.runner import run
 from pipeline.config import Word2VecConfig, load_section
-from pipeline.data.corpus import TokenCorpus
 from pipeline.data.jsonl import read_jsonl
 from pipeline.embeddings import evaluate, word2vec
 from pipeline.embeddings.normalize import normalizer
@@ -31,14 +30,14 @@ def main() -> None:
     logging.getLogger("gensim.models.word2vec").setLevel(logging.INFO)  # its progress lines carry words/s
     cfg = load_section(Word2VecConfig, "word2vec")
     normalize = normalizer(cfg.lowercase, cfg.digits_to_zero)
-    corpus = TokenCorpus(paths.CORPUS, transform=normalize)
-    model, stats = word2vec.train(corpus, cfg)
+    model, stats = word2vec.train_file(paths.CORPUS, cfg)
     word2vec.save(model.wv, paths.WORD2VEC)
     write_json(paths.WORD2VEC / CONFIG_FILE, cfg.model_dump(mode="json"))
     metrics = {
         "vocab_size": len(model.wv),
         "raw_words": stats.raw_words,
         "train_seconds": round(stats.train_seconds, 3),
+        "normalize_seconds": round(stats.normalize_seconds, 3),
         "words_per_s": round(stats.words_per_s),
         "analogy_accuracy": evaluate.analogy_accuracy(model.wv),
         "wordsim353_spearman": evaluate.wordsim_spearman(model.wv),

@@ -40,6 +40,12 @@ class NullLogger:
     def close(self) -> None:
         pass
 
+    def __enter__(self) -> NullLogger:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
 
 class DvcLiveLogger:
     """Per-epoch metrics as dvclive plots (``<dir>/plots/metrics/*.tsv``) for ``dvc plots``.

@@ -1,0 +1,162 @@
+"""Speed and accuracy of the project's spaCy components against spaCy's own ``ner`` pipeline.
+
+NER: the sentences of CoNLL-2003 ``eng.testb`` as plain text (tokens joined
+by spaces) go through ``nlp.pipe`` of two pipelines with the same batch
+size, one timed run each after a short warm-up:
+
+* ``project``: ``spacy.blank("en")`` + ``w2v_ner`` on the full NER model,
+* ``spacy``: the ``ner`` pipeline spaCy trained on the same data
+  (``tok2vec`` + ``ner``, efficiency preset).
+
+Both reuse the models ``benchmarks/ner_conll2003.py`` writes (its ``--work``
+directory, ``/tmp/ner_conll2003`` by default). Words/s counts the gold
+tokens. Entity F1 of both comes from ``nlp.evaluate`` on the pre-tokenized
+test sentences (spaCy's exact-span micro F1, as a percentage).
+
+Sentiment: the IMDB test reviews through ``w2v_textcat`` (the model
+``benchmarks/sentiment_imdb.py`` trains into ``/tmp/sentiment_imdb/project``):
+documents/s, and accuracy of the most probable class as a sanity check.
+
+Everything runs on one thread (torch and BLAS). Writes
+``benchmarks/results/spacy_speed.json`` and prints a table.
+
+    python benchmarks/spacy_speed.py [--ner-model DIR] [--spacy-model DIR] [--textcat-model DIR] [--limit N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import spacy
+import torch
+from spacy.language import Language
+from spacy.tokens import Doc
+from spacy.training import Example
+from threadpoolctl import threadpool_limits
+
+import pipeline.spacy_components  # noqa: F401  (registers the factories when the entry points are not installed)
+from pipeline.atomic import write_json
+from pipeline.data.conll import read_conll
+from pipeline.data.imdb import read_imdb
+from pipeline.errors import MissingDataError
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "benchmarks" / "results" / "spacy_speed.json"
+SHARED = ROOT.parent / "shared" / "data"
+WARMUP = 64  # documents run before timing: first-call allocations and lazy imports are not throughput
+Record = tuple[list[str], list[str]]
+
+
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--conll", type=Path, default=SHARED / "conll2003" / "eng.testb.gz")
+    parser.add_argument("--imdb", type=Path, default=SHARED / "aclimdb" / "test.jsonl.gz")
+    parser.add_argument("--ner-model", type=Path, default=Path("/tmp/ner_conll2003/project/model"))
+    parser.add_argument("--spacy-model", type=Path, default=Path("/tmp/ner_conll2003/spacy/model/model-best"))
+    parser.add_argument("--textcat-model", type=Path, default=Path("/tmp/sentiment_imdb/project/model"))
+    parser.add_argument("--batch-size", type=int, default=256, help="documents per nlp.pipe batch, for every pipeline")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N sentences and reviews (smoke runs)")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    return parser.parse_args()
+
+
+def require(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise MissingDataError(path, what)
+    return path
+
+
+def project_pipeline(component: str, model_dir: Path) -> Language:
+    """A blank English pipeline with one project component on ``model_dir``."""
+    nlp = spacy.blank("en")
+    nlp.add_pipe(component, config={"model": str(model_dir)})
+    return nlp
+
+
+def timed_pipe(nlp: Language, texts: list[str], batch_size: int) -> tuple[list[Doc], float]:
+    """The annotated docs and the seconds one ``nlp.pipe`` pass took, after a warm-up on the first texts."""
+    list(nlp.pipe(texts[:WARMUP], batch_size=batch_size))
+    start = time.perf_counter()
+    docs = list(nlp.pipe(texts, batch_size=batch_size))
+    return docs, time.perf_counter() - start
+
+
+def ents_f(nlp: Language, records: list[Record], batch_size: int) -> float:
+    """Entity micro F1 (%) from ``nlp.evaluate`` on pre-tokenized sentences with gold IOB2 tags."""
+    examples = [Example(Doc(nlp.vocab, words=tokens), Doc(nlp.vocab, words=tokens, ents=tags)) for tokens, tags in records]
+    return round(100 * nlp.evaluate(examples, batch_size=batch_size)["ents_f"], 2)
+
+
+def ner_run(nlp: Language, records: list[Record], batch_size: int) -> dict:
+    """Words/s over the sentences as text, and entity F1."""
+    texts = [" ".join(tokens) for tokens, _ in records]
+    _, seconds = timed_pipe(nlp, texts, batch_size)
+    words = sum(len(tokens) for tokens, _ in records)
+    return {"words_per_s": round(words / seconds), "seconds": round(seconds, 2), "ents_f": ents_f(nlp, records, batch_size)}
+
+
+def textcat_run(nlp: Language, reviews: Iterable, batch_size: int) -> dict:
+    """Documents/s over the reviews' raw text, and the accuracy of the most probable class."""
+    reviews = list(reviews)
+    docs, seconds = timed_pipe(nlp, [r.text for r in reviews], batch_size)
+    correct = sum(max(doc.cats, key=doc.cats.get) == r.label for doc, r in zip(docs, reviews))
+    return {"docs_per_s": round(len(docs) / seconds, 1), "seconds": round(seconds, 2),
+            "accuracy": round(correct / len(docs), 4), "docs": len(docs)}
+
+
+def print_table(results: dict) -> None:
+    print(f"{'':22}{'project':>12}{'spaCy ner':>12}")
+    print(f"{'NER words/s':22}{results['project_ner_words_per_s']:>12}{results['spacy_ner_words_per_s']:>12}")
+    print(f"{'NER ents_f (%)':22}{results['project_ents_f']:>12}{results['spacy_ents_f']:>12}")
+    print(f"{'speed ratio':22}{results['ratio']:>12}")
+    print(f"{'textcat docs/s':22}{results['project_textcat_docs_per_s']:>12}")
+    print(f"{'textcat accuracy':22}{results['project_textcat_accuracy']:>12}")
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(1)
+    records = [(s.words, s.tags) for s in read_conll(require(args.conll, "CoNLL-2003 eng.testb"), "iob1", "iob2")]
+    records = records[: args.limit]
+    reviews = list(read_imdb(require(args.imdb, "IMDB test reviews")))[: args.limit]
+    with threadpool_limits(limits=1):
+        project = ner_run(project_pipeline("w2v_ner", require(args.ner_model, "run benchmarks/ner_conll2003.py")),
+                          records, args.batch_size)
+        baseline = ner_run(spacy.load(require(args.spacy_model, "run benchmarks/ner_conll2003.py --only spacy")),
+                           records, args.batch_size)
+        textcat = textcat_run(project_pipeline("w2v_textcat", require(args.textcat_model, "run benchmarks/sentiment_imdb.py")),
+                              reviews, args.batch_size)
+    results = {
+        "project_ner_words_per_s": project["words_per_s"],
+        "spacy_ner_words_per_s": baseline["words_per_s"],
+        "ratio": round(project["words_per_s"] / baseline["words_per_s"], 2),
+        "project_ents_f": project["ents_f"],
+        "spacy_ents_f": baseline["ents_f"],
+        "project_textcat_docs_per_s": textcat["docs_per_s"],
+        "project_textcat_accuracy": textcat["accuracy"],
+        "runs": {"project_ner": project, "spacy_ner": baseline, "project_textcat": textcat},
+        "setup": {
+            "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+            "threads": 1,
+            "batch_size": args.batch_size,
+            "sentences": len(records),
+            "words": sum(len(tokens) for tokens, _ in records),
+            "reviews": len(reviews),
+            "spacy_version": spacy.__version__,
+            "torch_version": torch.__version__,
+            "models": {"ner": str(args.ner_model), "spacy_ner": str(args.spacy_model), "textcat": str(args.textcat_model)},
+        },
+    }
+    write_json(args.out, results)
+    print_table(results)
+
+
+if __name__ == "__main__":
+    from pipeline.runner import run
+
+    run(main)

@@ -1,0 +1,1 @@
+"""Classical baselines the neural models are measured against."""

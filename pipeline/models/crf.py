@@ -1,0 +1,48 @@
+"""Helpers around pytorch-crf's :class:`torchcrf.CRF`: transitions the tag scheme forbids start out impossible.
+
+A BIOES or IOB2 tagger must never emit ``O → I-PER`` or ``B-PER → I-LOC``.
+Instead of post-hoc repair we start the CRF with a large negative score on
+every forbidden transition (and forbidden start/end tags). A path through
+such a transition has probability ≈ 0, so its gradient is ≈ 0 and the score
+stays prohibitive during training: Viterbi never picks it.
+"""
+
+from __future__ import annotations
+
+import torch
+from torchcrf import CRF
+
+from pipeline.data.tags import Scheme, split_tag
+
+FORBIDDEN = -1e4  # exp(-1e4) underflows to 0: the transition is effectively removed
+
+
+def _allowed(prev: str, nxt: str, scheme: Scheme) -> bool:
+    """Whether tag ``nxt`` may follow tag ``prev`` (``prev``/``nxt`` may be the sentence boundary ``"O"``)."""
+    p_prefix, p_label = split_tag(prev)
+    n_prefix, n_label = split_tag(nxt)
+    if n_prefix in ("I", "E"):
+        return p_prefix in ("B", "I") and p_label == n_label
+    entity_left_open = scheme == "bioes" and p_prefix in ("B", "I")
+    return not entity_left_open
+
+
+def transition_constraints(tags: list[str], scheme: Scheme) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Boolean masks ``(start, transitions, end)`` of what ``scheme`` allows; IOB1 is not a tagging target."""
+    if scheme not in ("iob2", "bioes"):
+        raise ValueError(f"the tagger predicts iob2 or bioes tags, not {scheme!r}")
+    start = torch.tensor([_allowed("O", t, scheme) for t in tags])
+    transitions = torch.tensor([[_allowed(a, b, scheme) for b in tags] for a in tags])
+    end = torch.tensor([_allowed(t, "O", scheme) for t in tags])
+    return start, transitions, end
+
+
+def constrained_crf(tags: list[str], scheme: Scheme) -> CRF:
+    """A batch-first CRF over ``tags`` whose forbidden transitions score :data:`FORBIDDEN`."""
+    crf = CRF(len(tags), batch_first=True)
+    start, transitions, end = transition_constraints(tags, scheme)
+    with torch.no_grad():
+        crf.start_transitions.masked_fill_(~start, FORBIDDEN)
+        crf.transitions.masked_fill_(~transitions, FORBIDDEN)
+        crf.end_transitions.masked_fill_(~end, FORBIDDEN)
+    return crf

@@ -1,0 +1,1 @@
+"""Inference APIs for trained models."""

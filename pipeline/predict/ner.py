@@ -1,0 +1,97 @@
+"""Tag tokens or raw text with a trained NER model: ``NerPredictor.load(model_dir)``.
+
+Sentences are tagged in length-sorted batches under ``torch.inference_mode``;
+predictions come back in the original order as IOB2 tags (whatever scheme the
+model was trained on) or, for raw text, as entities with character offsets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+
+from pipeline.data.tags import convert, spans_from_tags
+from pipeline.data.tokenizer import tokenize
+from pipeline.errors import DataError
+from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch, load_tagger
+from pipeline.training.batching import bucket_batches
+
+BATCH_SIZE = 256
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One predicted entity: tokens ``[start, end)`` and characters ``[start_char, end_char)`` of the text."""
+
+    text: str
+    label: str
+    start: int
+    end: int
+    start_char: int
+    end_char: int
+
+
+def _check_sentences(sentences: object) -> None:
+    """A clear error for input that is not a list of token lists (a bare string would tag its characters)."""
+    if isinstance(sentences, str) or not isinstance(sentences, Sequence):
+        raise DataError("input", None, "expected a list of sentences, each a list of token strings")
+    for i, tokens in enumerate(sentences):
+        if isinstance(tokens, str) or not all(isinstance(t, str) and t for t in tokens):
+            raise DataError("input", None, f"sentence {i}: expected a list of non-empty token strings")
+
+
+def char_offsets(text: str, tokens: Sequence[str]) -> list[tuple[int, int]]:
+    """Character span of each token in ``text`` (the tokenizer keeps tokens as substrings, in order)."""
+    offsets, position = [], 0
+    for token in tokens:
+        start = text.index(token, position)
+        position = start + len(token)
+        offsets.append((start, position))
+    return offsets
+
+
+class NerPredictor:
+    """A trained tagger plus its vocabularies, ready to tag."""
+
+    def __init__(self, model: Tagger, assets: TaggerAssets, batch_size: int = BATCH_SIZE) -> None:
+        self.model, self.assets, self.batch_size = model, assets, batch_size
+
+    @classmethod
+    def load(cls, model_dir: str | Path, batch_size: int = BATCH_SIZE) -> NerPredictor:
+        model, assets = load_tagger(Path(model_dir))
+        return cls(model, assets, batch_size)
+
+    def predict_tokens(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+        """IOB2 tags for each tokenized sentence; an empty sentence gets an empty list."""
+        _check_sentences(sentences)
+        tags: list[list[str]] = [[] for _ in sentences]
+        nonempty = [i for i, s in enumerate(sentences) if s]
+        order = bucket_batches([len(sentences[i]) for i in nonempty], self.batch_size, 0, 0, shuffle=False)
+        self.model.eval()
+        with torch.inference_mode():
+            for batch in order:
+                ids = [nonempty[k] for k in batch]
+                decoded = self.model.decode(encode_batch([sentences[i] for i in ids], self.assets))
+                for i, row in zip(ids, decoded):
+                    tags[i] = self._to_iob2([self.assets.tags[t] for t in row])
+        return tags
+
+    def _to_iob2(self, tags: list[str]) -> list[str]:
+        """Model-scheme tags as IOB2; a softmax decoder can emit invalid sequences, repaired as conlleval would."""
+        return convert(tags, self.assets.scheme, "iob2", invalid="repair")
+
+    def predict_text(self, text: str) -> dict:
+        """Tokenize ``text`` with the project tokenizer and tag it: tokens, IOB2 tags and entities with offsets."""
+        if not isinstance(text, str):
+            raise DataError("input", None, f"expected a text string, got {type(text).__name__}")
+        tokens = tokenize(text)
+        tags = self.predict_tokens([tokens])[0]
+        offsets = char_offsets(text, tokens)
+        entities = [
+            Entity(text[offsets[s][0] : offsets[e - 1][1]], label, s, e, offsets[s][0], offsets[e - 1][1])
+            for s, e, label in spans_from_tags(tags, "iob2")
+        ]
+        return {"tokens": tokens, "tags": tags, "entities": [asdict(e) for e in entities]}

@@ -1,0 +1,129 @@
+"""``w2v_ner``: the project's BiLSTM-CRF tagger as a spaCy component that sets ``doc.ents``.
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("w2v_ner", config={"model": "outputs/ner/model"})
+    nlp("Angela Merkel visited Paris.").ents
+
+The Doc's tokens are the training tokens (the project tokenizer is spaCy's
+English tokenizer minus whitespace tokens), so whitespace tokens are
+skipped on the way in and predicted spans are mapped back to Doc token
+indices: entity character offsets are the Doc's own.
+
+The tagger was trained on sentences, so each Doc is cut into segments that
+end at sentence-final punctuation, and runs longer than ``window`` tokens
+are cut into windows: a 100,000-token Doc costs time linear in its length
+and memory bounded by one batch of segments, instead of one 100,000-step
+recurrent sequence. Segments of all Docs in a ``pipe`` batch go to the
+model together, sorted by length in batches of ``batch_size`` segments.
+
+With ``overwrite_ents = false`` entities already on the Doc (from an
+``entity_ruler``, say) win: predicted ones that overlap them are dropped,
+as spaCy's ``entity_ruler`` does with ``overwrite_ents = false``.
+"""
+
+from typing import Optional
+
+from spacy.language import Language
+from spacy.pipeline.span_ruler import prioritize_existing_ents_filter
+from spacy.scorer import get_ner_prf
+from spacy.tokens import Doc, Span
+
+from pipeline.data.tags import spans_from_tags, split_tag
+from pipeline.models.tagger import ASSETS_FILE, VOCAB_FILE
+from pipeline.predict.ner import NerPredictor
+from pipeline.spacy_components.base import ModelComponent, check_setting
+from pipeline.training.checkpoint import CONFIG, WEIGHTS
+
+SENTENCE_END = frozenset(".!?")
+TokenSpan = tuple[int, int, str]  # Doc token indices [start, end) and the entity label
+
+
+def ends_sentence(text: str) -> bool:
+    """A token made only of ``.``, ``!`` and ``?`` (``.``, ``?!``, ``...``) ends a sentence.
+
+    The tokenizer keeps abbreviation dots inside their tokens (``Mr.``,
+    ``U.S.``), so a lone dot is almost always a sentence end.
+    """
+    return bool(text) and all(c in SENTENCE_END for c in text)
+
+
+def segments(words: list[str], window: int) -> list[list[int]]:
+    """Indices of a Doc's non-whitespace tokens, cut after sentence ends and every ``window`` tokens.
+
+    Whitespace tokens are skipped because the project tokenizer drops them:
+    training never saw one. ``str.isspace`` is what spaCy's ``is_space`` tests.
+    """
+    out: list[list[int]] = []
+    current: list[int] = []
+    for i, word in enumerate(words):
+        if word.isspace():
+            continue
+        current.append(i)
+        if len(current) == window or ends_sentence(word):
+            out.append(current)
+            current = []
+    if current:
+        out.append(current)
+    return out
+
+
+def doc_spans(segment: list[int], tags: list[str]) -> list[TokenSpan]:
+    """IOB2 entities of one segment, as Doc token indices (past any skipped whitespace token)."""
+    return [(segment[start], segment[end - 1] + 1, label) for start, end, label in spans_from_tags(tags, "iob2")]
+
+
+class W2VEntityRecognizer(ModelComponent):
+    """Sets ``doc.ents`` from the tagger's predictions; keeps or overwrites existing entities."""
+
+    kind = "NER"
+    files = (WEIGHTS, CONFIG, VOCAB_FILE, ASSETS_FILE)
+
+    def __init__(self, nlp: Language, name: str, model: Optional[str], overwrite_ents: bool, batch_size: int,
+                 window: int) -> None:
+        check_setting(name, "window", window, window >= 1, "expected an integer >= 1 (tokens per segment)")
+        self.overwrite_ents = overwrite_ents
+        self.window = window
+        super().__init__(nlp, name, model, batch_size)
+
+    def _load_predictor(self, model_dir) -> NerPredictor:
+        return NerPredictor.load(model_dir, self.batch_size)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The entity types the model predicts (none before a model is loaded: spaCy asks while loading)."""
+        if self.predictor is None:
+            return ()
+        return tuple(sorted({split_tag(t)[1] for t in self.predictor.assets.tags if t != "O"}))
+
+    def predict(self, docs: list[Doc]) -> list[list[TokenSpan]]:
+        """Entities of each Doc as ``(start, end, label)`` token spans; the Docs are not modified."""
+        predictor = self.require_predictor()
+        words = [[token.text for token in doc] for doc in docs]
+        per_doc = [segments(doc_words, self.window) for doc_words in words]
+        sentences = [[doc_words[i] for i in segment] for doc_words, doc_segments in zip(words, per_doc)
+                     for segment in doc_segments]
+        tags = iter(predictor.predict_tokens(sentences))
+        return [[span for segment in doc_segments for span in doc_spans(segment, next(tags))] for doc_segments in per_doc]
+
+    def set_annotations(self, docs: list[Doc], predictions: list[list[TokenSpan]]) -> None:
+        """Write the entities: replacing ``doc.ents``, or around the existing ones when ``overwrite_ents`` is off."""
+        for doc, spans in zip(docs, predictions):
+            new = [Span(doc, start, end, label=label) for start, end, label in spans]
+            doc.ents = new if self.overwrite_ents else prioritize_existing_ents_filter(doc.ents, new)
+
+    def score(self, examples, **kwargs) -> dict:
+        """``ents_p``, ``ents_r``, ``ents_f`` and ``ents_per_type``, as spaCy's own ``ner`` reports them."""
+        return get_ner_prf(examples)
+
+
+@Language.factory(
+    "w2v_ner",
+    default_config={"model": None, "overwrite_ents": True, "batch_size": 256, "window": 200},
+    assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
+    default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
+)
+def make_ner(nlp: Language, name: str, model: Optional[str], overwrite_ents: bool, batch_size: int,
+             window: int) -> W2VEntityRecognizer:
+    """``model``: a trained NER model directory (null when loading a saved pipeline); ``batch_size``:
+    segments per forward pass; ``window``: the longest segment in tokens."""
+    return W2VEntityRecognizer(nlp, name, model, overwrite_ents, batch_size, window)

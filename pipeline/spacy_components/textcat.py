@@ -1,0 +1,77 @@
+"""``w2v_textcat``: the project's recurrent sentiment classifier as a spaCy component that sets ``doc.cats``.
+
+    nlp.add_pipe("w2v_textcat", config={"model": "outputs/sentiment/model"})
+    nlp("A wonderful film.").cats   # {"neg": 0.03, "pos": 0.97}
+
+``doc.cats`` holds one probability per class of the model (they sum to 1;
+``pos``/``neg`` for the default model, the ratings for a rating model).
+The classes are exclusive, so scoring uses spaCy's exclusive-class
+``score_cats``. A long Doc is cut by the classifier's own truncation policy
+(``max_len``, ``truncation`` in its config), exactly as in training.
+"""
+
+from typing import Optional
+
+import numpy as np
+from spacy.language import Language
+from spacy.scorer import Scorer
+from spacy.tokens import Doc
+
+from pipeline.predict.sentiment import SentimentPredictor
+from pipeline.spacy_components.base import ModelComponent, check_setting
+from pipeline.training.checkpoint import CONFIG, WEIGHTS
+from pipeline.training.sentiment_task import LABELS_FILE, VOCAB_FILE
+
+
+class W2VTextCategorizer(ModelComponent):
+    """Sets ``doc.cats`` to the classifier's class probabilities."""
+
+    kind = "sentiment"
+    files = (WEIGHTS, CONFIG, VOCAB_FILE, LABELS_FILE)
+
+    def __init__(self, nlp: Language, name: str, model: Optional[str], batch_size: int, threshold: float) -> None:
+        check_setting(name, "threshold", threshold, 0.0 <= threshold <= 1.0, "expected a probability in [0, 1]")
+        self.threshold = threshold
+        super().__init__(nlp, name, model, batch_size)
+
+    def _load_predictor(self, model_dir) -> SentimentPredictor:
+        return SentimentPredictor.load(model_dir)
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """The classes, in the model's column order (none before a model is loaded: spaCy asks while loading)."""
+        return () if self.predictor is None else tuple(self.predictor.labels)
+
+    def predict(self, docs: list[Doc]) -> np.ndarray:
+        """Class probabilities (N, C) of the Docs' non-whitespace tokens; the Docs are not modified."""
+        tokens = [[token.text for token in doc if not token.is_space] for doc in docs]  # as the project tokenizer does
+        return self.require_predictor().predict_proba(tokens, self.batch_size)
+
+    def set_annotations(self, docs: list[Doc], predictions: np.ndarray) -> None:
+        for doc, row in zip(docs, predictions):
+            doc.cats = {label: float(p) for label, p in zip(self.labels, row)}
+
+    def score(self, examples, **kwargs) -> dict:
+        """``cats_score``, ``cats_macro_f``, ``cats_macro_auc`` and per-class scores.
+
+        Examples without gold ``cats`` (an NER test set run through the whole
+        pipeline) are left out, as spaCy's NER scorer leaves out Docs without
+        entity annotation: exclusive-class scoring would read them as negatives.
+        """
+        annotated = [eg for eg in examples if eg.reference.cats]
+        return Scorer.score_cats(annotated, "cats", labels=self.labels, multi_label=False, threshold=self.threshold,
+                                 **kwargs)
+
+
+@Language.factory(
+    "w2v_textcat",
+    default_config={"model": None, "batch_size": 128, "threshold": 0.0},
+    assigns=["doc.cats"],
+    default_score_weights={"cats_score": 1.0, "cats_score_desc": None, "cats_macro_auc": None,
+                           "cats_f_per_type": None, "cats_auc_per_type": None},
+)
+def make_textcat(nlp: Language, name: str, model: Optional[str], batch_size: int, threshold: float) -> W2VTextCategorizer:
+    """``model``: a trained sentiment model directory (null when loading a saved pipeline); ``batch_size``:
+    Docs per forward pass; ``threshold``: the least probability that counts as a prediction when scoring (0: the most
+    probable class always does, as in spaCy's exclusive ``textcat``)."""
+    return W2VTextCategorizer(nlp, name, model, batch_size, threshold)

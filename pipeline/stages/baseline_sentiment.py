@@ -1,0 +1,42 @@
+"""Stage ``baseline_sentiment``: TF-IDF + logistic regression on the same splits as the neural model.
+
+Outputs: ``outputs/baseline`` (JSON + ``.npz``, no pickle) and
+``metrics/baseline.json`` (dev accuracy per ``C``, the chosen ``C``, test accuracy and ROC-AUC).
+"""
+
+from __future__ import annotations
+
+from pipeline import paths
+from pipeline.atomic import write_json
+from pipeline.baselines.tfidf import BaselineConfig, TfidfBaseline
+from pipeline.config import load_section
+from pipeline.evaluation.sentiment import classification_metrics
+from pipeline.runner import run
+from pipeline.tracking.stage import stage_run
+from pipeline.training.sentiment_task import class_indices, class_labels, load_examples
+
+OUT_DIR = paths.OUTPUTS / "baseline"
+
+
+def main() -> None:
+    cfg = load_section(BaselineConfig, "baseline")
+    splits = {name: paths.SENTIMENT_SPLITS / f"{name}.jsonl" for name in ("train", "dev", "test")}
+    data = {name: load_examples(path, cfg.target) for name, path in splits.items()}
+    labels = class_labels(data["train"].targets)
+    y = {name: class_indices(data[name], labels, splits[name]) for name in splits}
+    baseline, dev_scores = TfidfBaseline.fit(cfg, data["train"].tokens, y["train"], data["dev"].tokens, y["dev"], labels)
+    baseline.save(OUT_DIR)
+    test = classification_metrics(y["test"], baseline.predict_proba(data["test"].tokens), labels)
+    metrics = {f"dev_acc_C{c:g}": acc for c, acc in dev_scores.items()}
+    metrics |= {"C": float(baseline.classifier.C), "test_accuracy": test["accuracy"], "test_n": test["n"]}
+    if "roc_auc" in test:
+        metrics["test_roc_auc"] = test["roc_auc"]
+    write_json(paths.METRICS / "baseline.json", metrics)
+    with stage_run("tfidf-baseline", "baseline_sentiment") as tracked:
+        tracked.tracker.log_params(cfg.model_dump())
+        tracked.tracker.log_metrics(metrics, step=0)
+        tracked.tracker.log_artifact(OUT_DIR)
+
+
+if __name__ == "__main__":
+    run(main)

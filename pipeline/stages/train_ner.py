@@ -1,0 +1,43 @@
+"""Stage ``train_ner``: train the NER tagger on the prepared CoNLL splits and the word2vec vectors.
+
+Reads only the ``ner`` section of params.yaml. Outputs: ``outputs/ner/model``
+(the best epoch on dev entity F1: weights, config, vocabularies),
+``outputs/ner/checkpoints`` (the last epoch, for ``--resume``) and per-epoch
+metrics (dev F1, loss, tokens/s) in ``dvclive/ner`` for ``dvc plots`` and in the MLflow run.
+
+    python -m pipeline.stages.train_ner [--resume]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import torch
+
+from pipeline import paths
+from pipeline.config import load_section
+from pipeline.embeddings.word2vec import VECTORS_FILE
+from pipeline.runner import run
+from pipeline.tracking.pyfunc_models import NER_MODEL_NAME
+from pipeline.tracking.stage import stage_run
+from pipeline.training.ner_task import NerConfig, read_split, train
+
+OUT_DIR = paths.OUTPUTS / "ner"
+LIVE_DIR = Path("dvclive/ner")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Train the NER tagger.")
+    parser.add_argument("--resume", action="store_true", help="continue from outputs/ner/checkpoints")
+    args = parser.parse_args()
+    cfg = load_section(NerConfig, "ner")
+    torch.set_num_threads(cfg.threads)
+    with stage_run(NER_MODEL_NAME, "train_ner", LIVE_DIR, resume=args.resume) as tracked:
+        result = train(cfg, read_split(paths.NER_SPLITS / "train.jsonl"), read_split(paths.NER_SPLITS / "dev.jsonl"),
+                       paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs, resume=args.resume)
+        tracked.tracker.log_artifact(result.model_dir)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,37 @@
+"""Stage ``train_sentiment``: train the classifier on the prepared IMDB splits and the word2vec vectors.
+
+Outputs: ``outputs/sentiment/model`` (best dev epoch: weights, config,
+vocabulary, labels), ``outputs/sentiment/checkpoints`` (last epoch, for
+``--resume``) and ``dvclive/sentiment`` (loss and dev accuracy per epoch).
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from pipeline import paths
+from pipeline.config import load_section
+from pipeline.embeddings.word2vec import VECTORS_FILE
+from pipeline.runner import run
+from pipeline.tracking.pyfunc_models import SENTIMENT_MODEL_NAME
+from pipeline.tracking.stage import stage_run
+from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
+
+OUT_DIR = paths.OUTPUTS / "sentiment"
+MODEL_DIR = OUT_DIR / "model"
+LIVE_DIR = Path("dvclive/sentiment")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--resume", action="store_true", help="continue from outputs/sentiment/checkpoints")
+    args = parser.parse_args()
+    cfg = load_section(SentimentConfig, "sentiment")
+    with stage_run(SENTIMENT_MODEL_NAME, "train_sentiment", LIVE_DIR, resume=args.resume) as tracked:
+        train_sentiment(cfg, paths.SENTIMENT_SPLITS, paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs, args.resume)
+        tracked.tracker.log_artifact(MODEL_DIR)
+
+
+if __name__ == "__main__":
+    run(main)

@@ -1,0 +1,135 @@
+"""Champion/challenger on the MLflow model registry: compare registered versions, promote the better one.
+
+The registry is the project's tracking store (``$MLFLOW_TRACKING_URI`` or
+the local ``mlflow.db``) unless a client is passed. Versions carry their test metrics and key params as tags (``metric.*``,
+``param.*``, written by :mod:`pipeline.tracking.pyfunc_models`), so a
+comparison is one registry query. The alias ``champion`` marks the version
+that ``models:/<name>@champion`` serves; it moves only to a version that
+beats the current champion on the chosen metric.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+from mlflow import MlflowClient
+from mlflow.entities.model_registry import ModelVersion
+
+from pipeline.atomic import atomic_open
+from pipeline.errors import PipelineError
+from pipeline.tracking.mlflow_logger import tracking_uri
+from pipeline.tracking.pyfunc_models import METRIC_TAG, PARAM_TAG
+
+CHAMPION = "champion"
+REPORT_DIR = Path("outputs/mlflow")
+
+
+class RegistryError(PipelineError):
+    """A registered model, version or metric asked for does not exist."""
+
+
+@dataclass(frozen=True)
+class Promotion:
+    """The outcome of :func:`promote`: whether the alias moved, and why (one sentence for the user)."""
+
+    promoted: bool
+    champion: str  # the champion version after the decision
+    reason: str
+
+
+def versions(name: str, client: MlflowClient) -> list[ModelVersion]:
+    """All versions of ``name``, oldest first; a clear error when the model was never registered."""
+    found = client.search_model_versions(f"name = '{name}'")
+    if not found:
+        raise RegistryError(f"no registered model {name!r}: run the training and evaluation stages first")
+    return sorted(found, key=lambda v: int(v.version))
+
+
+def metric_of(version: ModelVersion, metric: str) -> float:
+    """The version's test metric; the error lists the metrics it has, since a typo is the likely cause."""
+    try:
+        return float(version.tags[METRIC_TAG + metric])
+    except KeyError:
+        have = sorted(k.removeprefix(METRIC_TAG) for k in version.tags if k.startswith(METRIC_TAG))
+        raise RegistryError(f"{version.name} version {version.version} has no metric {metric!r} (it has {have})") from None
+
+
+def row_of(version: ModelVersion) -> dict[str, object]:
+    """One table row: version, aliases, run, then every metric and param tag without its prefix."""
+    row: dict[str, object] = {"version": int(version.version), "aliases": ",".join(version.aliases),
+                              "run_id": version.run_id}
+    for prefix in (METRIC_TAG, PARAM_TAG):
+        row |= {k.removeprefix(prefix): v for k, v in sorted(version.tags.items()) if k.startswith(prefix)}
+    return row
+
+
+def comparison_table(name: str, metric: str, client: MlflowClient | None = None) -> pd.DataFrame:
+    """Every version of ``name`` as a row, best ``metric`` first (versions without it last)."""
+    client = client or MlflowClient(tracking_uri())
+    table = pd.DataFrame([row_of(v) for v in versions(name, client)])
+    if metric not in table.columns:
+        raise RegistryError(f"no version of {name!r} has metric {metric!r}")
+    table[metric] = pd.to_numeric(table[metric])
+    return table.sort_values([metric, "version"], ascending=[False, True], na_position="last").reset_index(drop=True)
+
+
+def to_markdown(table: pd.DataFrame) -> str:
+    """A GitHub-flavoured markdown table (pandas' own needs the optional ``tabulate``)."""
+    cells = table.fillna("").astype(str)
+    lines = ["| " + " | ".join(cells.columns) + " |", "|" + "---|" * len(cells.columns)]
+    lines += ["| " + " | ".join(row) + " |" for row in cells.itertuples(index=False)]
+    return "\n".join(lines) + "\n"
+
+
+def compare(name: str, metric: str, out_dir: Path = REPORT_DIR, client: MlflowClient | None = None) -> pd.DataFrame:
+    """The comparison table, also written to ``out_dir/<name>.md`` and ``.html`` for sharing."""
+    table = comparison_table(name, metric, client)
+    with atomic_open(out_dir / f"{name}.md") as fh:
+        fh.write(f"# {name}: registered versions by {metric}\n\n" + to_markdown(table))
+    with atomic_open(out_dir / f"{name}.html") as fh:
+        fh.write(f"<h1>{html.escape(name)}: registered versions by {html.escape(metric)}</h1>\n"
+                 + table.to_html(index=False, na_rep=""))
+    return table
+
+
+def current_champion(name: str, client: MlflowClient) -> str | None:
+    """The version number holding the ``champion`` alias, or None before the first promotion.
+
+    Read from the registered model's alias map: a missing alias is a normal
+    state here, not an error (``get_model_version_by_alias`` raises on it).
+    """
+    return client.get_registered_model(name).aliases.get(CHAMPION)
+
+
+def promote(name: str, version: str | int, metric: str, higher_is_better: bool = True,
+            client: MlflowClient | None = None) -> Promotion:
+    """Move ``champion`` to ``version`` if it beats the champion on ``metric`` (strictly); else say why not.
+
+    A tie keeps the champion: replacing a served model needs evidence that
+    the new one is better, not merely as good.
+    """
+    client = client or MlflowClient(tracking_uri())
+    known = {v.version: v for v in versions(name, client)}
+    if str(version) not in known:
+        raise RegistryError(f"{name} has no version {version} (versions: {', '.join(known)})")
+    challenger = known[str(version)]
+    score = metric_of(challenger, metric)
+    champion_version = current_champion(name, client)
+    if champion_version is None:
+        client.set_registered_model_alias(name, CHAMPION, challenger.version)
+        return Promotion(True, challenger.version, f"version {version} is the first champion ({metric}={score:g})")
+    champion = known[champion_version]
+    if champion.version == challenger.version:
+        return Promotion(False, champion.version, f"version {version} already is the champion")
+    best = metric_of(champion, metric)
+    better = score > best if higher_is_better else score < best
+    direction = "higher" if higher_is_better else "lower"
+    if not better:
+        return Promotion(False, champion.version, f"version {version} has {metric}={score:g}, not {direction} than "
+                                                  f"champion version {champion.version} ({metric}={best:g}): kept")
+    client.set_registered_model_alias(name, CHAMPION, challenger.version)
+    return Promotion(True, challenger.version, f"version {version} ({metric}={score:g}) beats version "
+                                               f"{champion.version} ({metric}={best:g}): now champion")

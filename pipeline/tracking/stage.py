@@ -1,0 +1,52 @@
+"""Tracking for a DVC stage: one context manager that every training and evaluation stage uses.
+
+It opens the MLflow run (``tracking`` section of params.yaml decides whether
+an unreachable server is an error), tags it with the SHA-256 of the raw data
+files the ``prepare`` stage read, and, for training stages, fans per-epoch
+metrics out to dvclive (``dvc plots``) and MLflow alike, so the two never
+disagree.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from pipeline import paths
+from pipeline.config import load_section
+from pipeline.tracking.logger import DvcLiveLogger, FanOutLogger, MetricsLogger
+from pipeline.tracking.mlflow_logger import TrackingConfig, start_tracking
+
+
+@dataclass
+class StageRun:
+    """``tracker`` is the MLflow run (for params, test metrics, artifacts, registration);
+    ``epochs`` receives per-epoch metrics (MLflow and, for training stages, dvclive)."""
+
+    tracker: MetricsLogger
+    epochs: MetricsLogger
+
+
+def data_checksums() -> dict[str, str]:
+    """``{relative path: sha256}`` of the raw files behind the prepared splits."""
+    if not paths.SOURCES.exists():
+        return {}
+    return json.loads(paths.SOURCES.read_text(encoding="utf-8"))
+
+
+@contextmanager
+def stage_run(experiment: str, stage: str, live_dir: Path | None = None, resume: bool = False) -> Iterator[StageRun]:
+    """An MLflow run for ``stage`` (marked FAILED if the block raises), plus dvclive when ``live_dir`` is given."""
+    cfg = load_section(TrackingConfig, "tracking")
+    with start_tracking(experiment, stage, cfg, data_checksums=data_checksums()) as tracker:
+        if live_dir is None:
+            yield StageRun(tracker, tracker)
+            return
+        live = DvcLiveLogger(live_dir, resume=resume)
+        try:
+            yield StageRun(tracker, FanOutLogger(live, tracker))
+        finally:
+            live.close()

@@ -1,0 +1,232 @@
+"""MLflow tracking against a real ``mlflow server``: params, per-epoch metrics, tags, artifacts, unreachable server.
+
+The fixtures here (a server on a free localhost port, tiny trained models)
+are shared with ``test_mlflow_registry.py`` and ``test_mlflow_server.py``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import torch
+from mlflow import MlflowClient
+
+from pipeline.embeddings.vocab import build_vocab, embedding_matrix
+from pipeline.models.tagger import Tagger, TaggerAssets, TaggerConfig, char_alphabet
+from pipeline.tracking.logger import DvcLiveLogger, FanOutLogger, MetricsLogger, NullLogger
+from pipeline.tracking.mlflow_logger import (
+    MlflowLogger,
+    TrackingConfig,
+    TrackingDisabledWarning,
+    TrackingUnavailableError,
+    flatten,
+    start_tracking,
+    tracking_uri,
+)
+from pipeline.training.loop import FitResult, fit
+from pipeline.training.ner_task import NerConfig, NerTask, NerTrainConfig, tag_set
+from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
+
+SERVER_START_S = 90
+NER_SENTENCES = [
+    (["EU", "rejects", "German", "call"], ["B-ORG", "O", "B-MISC", "O"]),
+    (["Peter", "Blackburn", "visits", "London"], ["B-PER", "I-PER", "O", "B-LOC"]),
+    (["Japan", "beat", "Syria", "in", "Paris"], ["B-LOC", "O", "B-LOC", "O", "B-LOC"]),
+]
+REVIEWS = [(["great", "film"], "pos"), (["awful", "plot"], "neg"), (["loved", "it"], "pos"), (["boring", "film"], "neg")]
+
+
+def free_port() -> int:
+    """A localhost port nobody listens on (the OS picks it; closed again at once)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = SERVER_START_S) -> None:
+    """Poll ``url`` until it answers 200; fail with the server's log if it dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    pytest.fail(f"{url} not up after {timeout} s:\n{log.read_text()[-3000:]}")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """SIGTERM the process group (server plus its workers), SIGKILL it if it lingers."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def start_server(command: list[str], health_url: str, log: Path, env: dict | None = None) -> subprocess.Popen:
+    """Start ``command`` in its own process group (so :func:`stop` reaches its workers) and wait until healthy."""
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
+    try:
+        wait_http(health_url, process, log)
+    except BaseException:
+        stop(process)
+        raise
+    return process
+
+
+_SERVER: dict[str, object] = {}  # one server per test session, however many modules use the fixture
+
+
+@pytest.fixture(scope="session")
+def mlflow_server(tmp_path_factory) -> Iterator[str]:
+    """A real tracking server (SQLite backend, local artifact store) on a free localhost port; its URI.
+
+    Modules that import this fixture get their own fixture definition, so the
+    server is cached here: it starts once (startup and migrations take many
+    seconds) and every definition's teardown stops it at the session's end.
+    """
+    if "uri" not in _SERVER:
+        root = tmp_path_factory.mktemp("mlflow_server")
+        port = free_port()
+        command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
+                   "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
+                   "--workers", "1"]
+        uri = f"http://127.0.0.1:{port}"
+        _SERVER["process"] = start_server(command, f"{uri}/health", root / "server.log")
+        _SERVER["uri"] = uri
+    yield _SERVER["uri"]
+    stop(_SERVER["process"])
+
+
+@pytest.fixture
+def tracking(mlflow_server: str, monkeypatch) -> MlflowClient:
+    """``MLFLOW_TRACKING_URI`` pointed at the test server; a client on it."""
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
+    monkeypatch.delenv("PIPELINE_MLFLOW_OPTIONAL", raising=False)
+    return MlflowClient(mlflow_server)
+
+
+def train_tiny_ner(out_dir: Path, logger: MetricsLogger) -> FitResult:
+    """Two epochs of a few-unit tagger on three sentences (dev = train) with the real :func:`fit`."""
+    cfg = NerConfig(model=TaggerConfig(embedding="random", word_dim=8, casing_dim=4, char_dim=4, char_size=4,
+                                       hidden_size=8), train=NerTrainConfig(epochs=2, batch_size=2))
+    vocab = build_vocab(Counter(t for tokens, _ in NER_SENTENCES for t in tokens), None, True, True)
+    # The last vocabulary row stands for a word known only from word2vec: the tagger's table of such words
+    # must not be empty (an all-trainable vocabulary fails in WordEmbedding; reported to the model's owner).
+    assets = TaggerAssets(vocab, char_alphabet([t for t, _ in NER_SENTENCES]), tag_set(NER_SENTENCES, cfg.tag_scheme),
+                          cfg.tag_scheme, len(vocab) - 1)
+    torch.manual_seed(0)
+    model = Tagger(cfg.model, assets, embedding_matrix(vocab, cfg.model.word_dim, None, 0)[0])
+    task = NerTask(cfg, assets, NER_SENTENCES, NER_SENTENCES)
+    return fit(model, task, cfg.train, out_dir, "dev_f1", cfg.model_dump(mode="json"), logger)
+
+
+def train_tiny_sentiment(root: Path, logger: MetricsLogger, hidden: int = 8) -> FitResult:
+    """Two epochs of a tiny classifier on four reviews with the real sentiment trainer."""
+    data = root / "data"
+    data.mkdir(parents=True, exist_ok=True)
+    lines = "".join(json.dumps({"tokens": tokens, "label": label}) + "\n" for tokens, label in REVIEWS)
+    for split in ("train", "dev"):
+        (data / f"{split}.jsonl").write_text(lines, encoding="utf-8")
+    cfg = SentimentConfig.model_validate({"model": {"embeddings": "random", "embedding_dim": 8, "hidden_sizes": [hidden]},
+                                          "train": {"epochs": 2, "batch_size": 2}})
+    return train_sentiment(cfg, data, None, root / "out", logger)
+
+
+@pytest.fixture(scope="module")
+def ner_model_dir(tmp_path_factory) -> Path:
+    return train_tiny_ner(tmp_path_factory.mktemp("ner"), NullLogger()).model_dir
+
+
+@pytest.fixture(scope="module")
+def sentiment_model_dir(tmp_path_factory) -> Path:
+    return train_tiny_sentiment(tmp_path_factory.mktemp("sentiment"), NullLogger()).model_dir
+
+
+def test_training_run_logs_params_metrics_tags_and_artifacts(tracking, tmp_path):
+    checksums = {"conll2003/eng.train.gz": "ab" * 32}
+    with start_tracking("test-ner", "train_ner", data_checksums=checksums) as mlflow_logger:
+        dvclive = DvcLiveLogger(tmp_path / "dvclive")
+        logger = FanOutLogger(dvclive, mlflow_logger)
+        result = train_tiny_ner(tmp_path / "ner", logger)
+        logger.log_artifact(result.model_dir)
+        dvclive.close()
+    run = tracking.get_run(mlflow_logger.run_id)
+    assert run.info.status == "FINISHED"
+    assert run.data.params["model.encoder"] == "lstm" and run.data.params["train.epochs"] == "2"
+    assert run.data.tags["dvc.stage"] == "train_ner" and run.data.tags["data.sha256.conll2003/eng.train.gz"] == "ab" * 32
+    assert len(run.data.tags["git.commit"].removesuffix("-dirty")) == 40
+    for name in result.history[0]:
+        if name == "epoch":
+            continue
+        logged = tracking.get_metric_history(run.info.run_id, name)
+        assert [m.step for m in logged] == [row["epoch"] for row in result.history]
+        assert [m.value for m in logged] == pytest.approx([row[name] for row in result.history])
+    dvc_metrics = json.loads((tmp_path / "dvclive" / "metrics.json").read_text())
+    assert {k: run.data.metrics[k] for k in dvc_metrics if k != "step"} == pytest.approx(
+        {k: v for k, v in dvc_metrics.items() if k != "step"})
+    artifacts = {a.path for a in tracking.list_artifacts(run.info.run_id, "model")}
+    assert {"model/model.safetensors", "model/config.json", "model/vocab.json"} <= artifacts
+
+
+def test_a_failing_stage_marks_its_run_failed(tracking):
+    with pytest.raises(RuntimeError), start_tracking("test-ner", "train_ner") as logger:
+        raise RuntimeError("boom")
+    assert tracking.get_run(logger.run_id).info.status == "FAILED"
+
+
+@pytest.fixture
+def dead_server(monkeypatch) -> str:
+    """``MLFLOW_TRACKING_URI`` on a localhost port where nothing listens."""
+    uri = f"http://127.0.0.1:{free_port()}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.delenv("PIPELINE_MLFLOW_OPTIONAL", raising=False)
+    return uri
+
+
+def test_unreachable_server_fails_fast_with_the_uri_and_the_fixes(dead_server):
+    start = time.monotonic()
+    with pytest.raises(TrackingUnavailableError) as error:
+        start_tracking("test", "train_ner")
+    assert time.monotonic() - start < 5
+    message = str(error.value)
+    assert dead_server in message and "PIPELINE_MLFLOW_OPTIONAL=1" in message and "tracking.required" in message
+
+
+@pytest.mark.parametrize("allow", ["config", "env"])
+def test_unreachable_server_only_warns_when_tracking_is_optional(dead_server, monkeypatch, allow):
+    cfg = TrackingConfig(required=allow != "config")
+    if allow == "env":
+        monkeypatch.setenv("PIPELINE_MLFLOW_OPTIONAL", "1")
+    with pytest.warns(TrackingDisabledWarning, match="tracking is OFF for this run"):
+        logger = start_tracking("test", "train_ner", cfg)
+    assert isinstance(logger, NullLogger) and not isinstance(logger, MlflowLogger)
+
+
+def test_default_store_is_the_project_sqlite_file_even_in_a_queued_experiment(monkeypatch, tmp_path):
+    monkeypatch.delenv("MLFLOW_TRACKING_URI", raising=False)
+    monkeypatch.setenv("DVC_ROOT", str(tmp_path))
+    assert tracking_uri() == f"sqlite:///{tmp_path.resolve() / 'mlflow.db'}"
+
+
+def test_flatten_uses_dotted_keys():
+    assert flatten({"model": {"encoder": "gru", "sizes": [8]}, "seed": 1}) == {
+        "model.encoder": "gru", "model.sizes": [8], "seed": 1}

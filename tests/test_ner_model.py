@@ -1,0 +1,122 @@
+"""The tagger module: CRF decoding, embedding modes, save/load, edge-case sentences."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+
+from pipeline.data.tags import spans_from_tags
+from pipeline.embeddings.vocab import Vocab
+from pipeline.errors import DataError
+from pipeline.models.crf import constrained_crf
+from pipeline.models.tagger import Tagger, TaggerAssets, TaggerConfig, encode_batch, load_tagger
+from pipeline.predict.ner import NerPredictor
+from pipeline.training.checkpoint import save_weights
+
+TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
+SENTENCES = [["John", "Smith", "lives", "in", "Paris", "."], ["Berlin", "!"], ["Mary"]]
+
+
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from intra-op threads, and on a busy CI box the thread hand-offs dominate."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+def assets(trainable: int = 6) -> TaggerAssets:
+    vocab = Vocab(["<pad>", "<unk>", "john", "smith", "lives", "in", "paris", "berlin"])
+    chars = ["<pad>", "<unk>", *sorted(set("JohnSmithlivesParisBerlin.!"))]
+    return TaggerAssets(vocab, chars, TAGS, "bioes", trainable)
+
+
+def tagger(**overrides) -> Tagger:
+    torch.manual_seed(0)
+    return Tagger(TaggerConfig(word_dim=8, casing_dim=3, char_dim=5, char_size=6, hidden_size=7, **overrides), assets())
+
+
+def path_score(crf, emissions: torch.Tensor, path: tuple[int, ...]) -> float:
+    """Unnormalised CRF score of one tag path (emissions (T,K))."""
+    score = crf.start_transitions[path[0]] + crf.end_transitions[path[-1]]
+    score = score + sum(emissions[t, k] for t, k in enumerate(path))
+    return float(score + sum(crf.transitions[a, b] for a, b in zip(path, path[1:])))
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 4])
+def test_crf_viterbi_equals_brute_force(length):
+    torch.manual_seed(length)
+    tags = ["O", "B-X", "I-X", "E-X", "S-X"]
+    crf = constrained_crf(tags, "bioes")
+    with torch.no_grad():
+        crf.transitions.add_(torch.randn_like(crf.transitions))
+    emissions = torch.randn(2, length + 1, len(tags))
+    mask = torch.tensor([[True] * length + [False], [True] * (length + 1)])
+    decoded = crf.decode(emissions, mask=mask)
+    for i, n in enumerate([length, length + 1]):
+        with torch.no_grad():
+            best = max(itertools.product(range(len(tags)), repeat=n), key=lambda p: path_score(crf, emissions[i], p))
+        assert tuple(decoded[i]) == best
+        spans_from_tags([tags[k] for k in best], "bioes", invalid="reject")  # constraints make it valid
+
+
+def test_frozen_embeddings_stay_put_and_finetuned_ones_move():
+    batch = encode_batch(SENTENCES, assets(), [["S-PER", "O", "O", "O", "S-LOC", "O"], ["S-LOC", "O"], ["S-PER"]])
+    for mode, should_change in (("frozen", False), ("finetune", True)):
+        model = tagger(embedding=mode)
+        before = model.words.trained.weight.detach().clone()
+        optimizer = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=1.0)
+        model.loss(batch).backward()
+        optimizer.step()
+        assert (not torch.equal(before, model.words.trained.weight)) == should_change
+        assert not model.words.fixed.requires_grad
+
+
+def test_save_load_gives_identical_predictions(tmp_path):
+    model = tagger().eval()
+    save_weights(tmp_path, model, {"model": model.cfg.model_dump(mode="json")})
+    assets().save(tmp_path)
+    before = NerPredictor(model, assets()).predict_tokens(SENTENCES)
+    loaded = NerPredictor.load(tmp_path)
+    assert loaded.predict_tokens(SENTENCES) == before
+    reloaded, _ = load_tagger(tmp_path)
+    batch = encode_batch(SENTENCES, assets())
+    assert torch.equal(reloaded.emissions(batch), model.emissions(batch))
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{}, {"encoder": "gru"}, {"encoder": "rnn", "layers": 2}, {"char_encoder": "lstm"}, {"char_encoder": "none"},
+     {"casing": False, "bidirectional": False}, {"decoder": "softmax"}, {"char_kernel": 2}],
+)
+def test_every_variant_tags_edge_case_sentences(overrides):
+    predictor = NerPredictor(tagger(**overrides).eval(), assets())
+    sentences = [[], ["Paris"], ["Zyxw", "Qqq", "Ü"], *SENTENCES]  # empty, one token, all out of vocabulary
+    tags = predictor.predict_tokens(sentences)
+    assert [len(t) for t in tags] == [len(s) for s in sentences]
+    for row in tags:
+        spans_from_tags(row, "iob2", invalid="reject")
+
+
+def test_predict_text_gives_character_offsets():
+    text = "John  Smith lives in Paris."
+    result = NerPredictor(tagger().eval(), assets()).predict_text(text)
+    assert result["tokens"] == ["John", "Smith", "lives", "in", "Paris", "."]
+    for entity in result["entities"]:
+        assert text[entity["start_char"] : entity["end_char"]] == entity["text"]
+    assert NerPredictor(tagger().eval(), assets()).predict_text("") == {"tokens": [], "tags": [], "entities": []}
+
+
+@pytest.mark.parametrize("bad", ["John Smith", [["John", ""]], [["John", 3]], ["John"]])
+def test_bad_input_is_a_clear_error(bad):
+    with pytest.raises(DataError, match="token"):
+        NerPredictor(tagger().eval(), assets()).predict_tokens(bad)
+
+
+def test_unknown_training_tag_is_a_clear_error():
+    with pytest.raises(DataError, match="B-ORG"):
+        encode_batch([["Acme"]], assets(), [["B-ORG"]])

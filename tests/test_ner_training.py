@@ -1,0 +1,117 @@
+"""NER training: overfitting, determinism of resume, config validation, the stages' building blocks."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from gensim.models import KeyedVectors
+
+from pipeline.config import build_section
+from pipeline.errors import ConfigError, DataError
+from pipeline.models.tagger import encode_batch
+from pipeline.tracking.logger import NullLogger
+from pipeline.training.ner_task import NerConfig, NerTask, build_model, read_split, tag_set, train
+
+RECORDS = [
+    (["John", "Smith", "lives", "in", "Paris", "."], ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]),
+    (["Mary", "visited", "New", "York", "City"], ["B-PER", "O", "B-LOC", "I-LOC", "I-LOC"]),
+    (["Acme", "Corp", "hired", "Bob"], ["B-ORG", "I-ORG", "O", "B-PER"]),
+    (["Rain", "in", "Spain", "."], ["O", "O", "B-LOC", "O"]),
+    (["IBM"], ["B-ORG"]),
+]
+SMALL = {"word_dim": 8, "casing_dim": 3, "char_dim": 8, "char_size": 12, "hidden_size": 16}
+
+
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny tensors gain nothing from intra-op threads, and on a busy CI box the thread hand-offs dominate."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+@pytest.fixture
+def vectors(tmp_path):
+    """A tiny word2vec binary plus the config the word2vec stage writes beside it."""
+    words = ["john", "smith", "in", "paris", "new", "york", "spain", "rome"]
+    kv = KeyedVectors(vector_size=8)
+    kv.add_vectors(words, np.random.default_rng(0).normal(size=(len(words), 8)).astype(np.float32))
+    path = tmp_path / "w2v" / "vectors.bin"
+    path.parent.mkdir()
+    kv.save_word2vec_format(str(path), binary=True)
+    (path.parent / "config.json").write_text(json.dumps({"lowercase": True, "digits_to_zero": True}))
+    return path
+
+
+def config(**train) -> NerConfig:
+    return NerConfig.model_validate({"model": {**SMALL, "dropout": 0.0},
+                                     "train": {"batch_size": 2, "lr": 0.02, "seed": 3, **train}})
+
+
+def test_overfits_a_tiny_batch_to_perfect_f1(vectors):
+    cfg = config()
+    model, assets = build_model(cfg, RECORDS, vectors)
+    task = NerTask(cfg, assets, RECORDS, RECORDS)
+    batch = encode_batch([t for t, _ in task.train], assets, [g for _, g in task.train])
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.05)
+    for _ in range(60):
+        optimizer.zero_grad()
+        model.loss(batch).backward()
+        optimizer.step()
+    assert task.evaluate(model)["dev_f1"] == 100.0
+
+
+def test_resume_replays_the_next_epoch_exactly(tmp_path, vectors):
+    cfg = config(epochs=3).model_copy(update={"model": config().model.model_copy(update={"dropout": 0.3})})
+    full = train(cfg, RECORDS, RECORDS[:3], vectors, tmp_path / "full", NullLogger())
+    two = cfg.model_copy(update={"train": cfg.train.model_copy(update={"epochs": 2})})
+    train(two, RECORDS, RECORDS[:3], vectors, tmp_path / "cut", NullLogger())
+    resumed = train(cfg, RECORDS, RECORDS[:3], vectors, tmp_path / "cut", NullLogger(), resume=True)
+    assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
+    strip = lambda h: {k: v for k, v in h.items() if k not in ("epoch_s", "tokens_per_s")}  # noqa: E731
+    assert strip(resumed.history[-1]) == strip(full.history[-1])
+
+
+def test_vocabulary_keeps_vector_only_words_untrainable(vectors):
+    model, assets = build_model(config(), RECORDS, vectors)
+    trained = {assets.vocab.normalize(t) for tokens, _ in RECORDS for t in tokens}
+    assert set(assets.vocab.words[2 : assets.trainable_words]) == trained
+    assert "rome" in assets.vocab.words[assets.trainable_words :]  # has a vector, never seen in training
+    assert model.words.fixed.shape[0] == len(assets.vocab) - assets.trainable_words
+
+
+def test_tag_set_covers_every_type_in_the_scheme():
+    assert tag_set(RECORDS, "bioes") == ["O", *(f"{p}-{t}" for t in ("LOC", "ORG", "PER") for p in "BIES")]
+    assert tag_set(RECORDS, "iob2") == ["O", *(f"{p}-{t}" for t in ("LOC", "ORG", "PER") for p in "BI")]
+
+
+def test_bad_config_names_the_field(vectors):
+    with pytest.raises(ConfigError, match="ner.model.encoder"):
+        build_section(NerConfig, {"model": {"encoder": "transformer"}}, "params.yaml", "ner")
+    with pytest.raises(ConfigError, match="ner.train.epochz"):
+        build_section(NerConfig, {"train": {"epochz": 3}}, "params.yaml", "ner")
+    with pytest.raises(ConfigError, match="word_dim"):
+        build_model(NerConfig.model_validate({"model": {"word_dim": 5}}), RECORDS, vectors)
+
+
+def test_malformed_split_names_file_and_line(tmp_path):
+    path = tmp_path / "train.jsonl"
+    path.write_text('{"tokens": ["a"], "tags": ["O"]}\n{"tokens": ["b"], "tags": ["I-PER"]}\n')
+    with pytest.raises(DataError, match="train.jsonl:2: invalid IOB2"):
+        read_split(path)
+    path.write_text('{"tokens": ["a", "b"], "tags": ["O"]}\n')
+    with pytest.raises(DataError, match="train.jsonl:1: expected"):
+        read_split(path)
+
+
+def test_random_embeddings_need_no_vectors_file(vectors):
+    vectors.unlink()
+    cfg = NerConfig.model_validate({"model": {**SMALL, "embedding": "random"}})
+    model, assets = build_model(cfg, RECORDS, vectors)
+    assert len(assets.vocab) == assets.trainable_words
+    assert 0 <= NerTask(cfg, assets, RECORDS, RECORDS).evaluate(model)["dev_f1"] <= 100
