@@ -4,7 +4,8 @@ Outputs: ``metrics/ner.json`` (test entity P/R/F1 micro and per type, token
 accuracy, and dev F1 for reference), ``outputs/ner/confusion.json`` (entity
 type confusion over exact spans) and ``outputs/ner/report.html`` (displaCy
 rendering of the test sentences the model gets wrong, gold beside predicted);
-the model is registered as a new version of ``w2v-ner`` in the MLflow registry.
+the model is registered as a new version of ``w2v-ner`` in the MLflow registry
+and becomes ``champion`` if its dev F1 beats the current champion's.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pipeline.predict.ner import NerPredictor
 from pipeline.runner import run
 from pipeline.stages.train_ner import OUT_DIR
 from pipeline.tracking.pyfunc_models import NER_MODEL_NAME, log_ner_model
-from pipeline.tracking.stage import stage_run
+from pipeline.tracking.stage import promote_if_better, stage_run
 from pipeline.training.checkpoint import read_config
 from pipeline.training.ner_task import NerConfig, read_split
 
@@ -43,7 +44,7 @@ def main() -> None:
         tracked.tracker.log_metrics(metrics, step=0)
         tracked.tracker.log_artifact(OUT_DIR / "report.html")
         tracked.tracker.log_artifact(OUT_DIR / "confusion.json")
-        log_ner_model(tracked.tracker, OUT_DIR / "model", metrics)
+        promote_if_better(log_ner_model(tracked.tracker, OUT_DIR / "model", metrics), "dev_f1")
 
 
 if __name__ == "__main__":

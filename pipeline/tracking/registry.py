@@ -101,7 +101,8 @@ def current_champion(name: str, client: MlflowClient) -> str | None:
     Read from the registered model's alias map: a missing alias is a normal
     state here, not an error (``get_model_version_by_alias`` raises on it).
     """
-    return client.get_registered_model(name).aliases.get(CHAMPION)
+    champion = client.get_registered_model(name).aliases.get(CHAMPION)
+    return None if champion is None else str(champion)
 
 
 def promote(name: str, version: str | int, metric: str, higher_is_better: bool = True,
@@ -112,7 +113,7 @@ def promote(name: str, version: str | int, metric: str, higher_is_better: bool =
     the new one is better, not merely as good.
     """
     client = client or MlflowClient(tracking_uri())
-    known = {v.version: v for v in versions(name, client)}
+    known = {str(v.version): v for v in versions(name, client)}  # the SQL store returns ints, the REST one strs
     if str(version) not in known:
         raise RegistryError(f"{name} has no version {version} (versions: {', '.join(known)})")
     challenger = known[str(version)]
@@ -120,16 +121,16 @@ def promote(name: str, version: str | int, metric: str, higher_is_better: bool =
     champion_version = current_champion(name, client)
     if champion_version is None:
         client.set_registered_model_alias(name, CHAMPION, challenger.version)
-        return Promotion(True, challenger.version, f"version {version} is the first champion ({metric}={score:g})")
+        return Promotion(True, str(challenger.version), f"version {version} is the first champion ({metric}={score:g})")
     champion = known[champion_version]
-    if champion.version == challenger.version:
-        return Promotion(False, champion.version, f"version {version} already is the champion")
+    if champion_version == str(version):
+        return Promotion(False, champion_version, f"version {version} already is the champion")
     best = metric_of(champion, metric)
     better = score > best if higher_is_better else score < best
     direction = "higher" if higher_is_better else "lower"
     if not better:
-        return Promotion(False, champion.version, f"version {version} has {metric}={score:g}, not {direction} than "
+        return Promotion(False, champion_version, f"version {version} has {metric}={score:g}, not {direction} than "
                                                   f"champion version {champion.version} ({metric}={best:g}): kept")
     client.set_registered_model_alias(name, CHAMPION, challenger.version)
-    return Promotion(True, challenger.version, f"version {version} ({metric}={score:g}) beats version "
+    return Promotion(True, str(challenger.version), f"version {version} ({metric}={score:g}) beats version "
                                                f"{champion.version} ({metric}={best:g}): now champion")

@@ -15,10 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from mlflow.entities.model_registry import ModelVersion
+
 from pipeline import paths
 from pipeline.config import load_section
 from pipeline.tracking.logger import DvcLiveLogger, FanOutLogger, MetricsLogger
 from pipeline.tracking.mlflow_logger import TrackingConfig, start_tracking
+from pipeline.tracking.registry import promote
 
 
 @dataclass
@@ -35,6 +38,13 @@ def data_checksums() -> dict[str, str]:
     if not paths.SOURCES.exists():
         return {}
     return json.loads(paths.SOURCES.read_text(encoding="utf-8"))
+
+
+def promote_if_better(version: ModelVersion | None, metric: str) -> None:
+    """Offer a newly registered version as challenger: ``champion`` moves only if it beats the current one on
+    ``metric`` (a dev-set metric: the test split never chooses anything). ``version`` is None when tracking is off."""
+    if version is not None:
+        print(f"{version.name}: {promote(version.name, version.version, metric).reason}")
 
 
 @contextmanager
