@@ -19,15 +19,7 @@ TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-L
 SENTENCES = [["John", "Smith", "lives", "in", "Paris", "."], ["Berlin", "!"], ["Mary"]]
 
 
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a busy CI box the thread hand-offs dominate."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 def assets(trainable: int = 6) -> TaggerAssets:
     vocab = Vocab(["<pad>", "<unk>", "john", "smith", "lives", "in", "paris", "berlin"])

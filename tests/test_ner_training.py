@@ -25,15 +25,7 @@ RECORDS = [
 SMALL = {"word_dim": 8, "casing_dim": 3, "char_dim": 8, "char_size": 12, "hidden_size": 16}
 
 
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a busy CI box the thread hand-offs dominate."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture
 def vectors(tmp_path):
