@@ -33,10 +33,10 @@ def test_ner_pyfunc_predicts_what_the_predictor_predicts(tracking, ner_model_dir
     assert version.tags["metric.test_f1"] == "0.5" and version.tags["param.model.encoder"] == "lstm"
     model = mlflow.pyfunc.load_model(f"models:/test-ner-pyfunc/{version.version}")
     predictor = NerPredictor.load(ner_model_dir)
-    expected = [(row, e["start_char"], e["end_char"], e["label"], e["text"])
+    expected = [(row, e["start_char"], e["end_char"], e["label"], e["text"], e["score"])
                 for row, text in enumerate(TEXTS) for e in predictor.predict_text(text)["entities"]]
     assert [tuple(r) for r in model.predict(TEXTS).itertuples(index=False)] == expected
-    assert model.metadata.signature.outputs.input_names() == ["row", "start", "end", "label", "text"]
+    assert model.metadata.signature.outputs.input_names() == ["row", "start", "end", "label", "text", "score"]
 
 
 def test_sentiment_pyfunc_predicts_what_the_predictor_predicts(tracking, sentiment_model_dir):

@@ -10,7 +10,7 @@ import torch
 from pipeline.data.tags import spans_from_tags
 from pipeline.embeddings.vocab import Vocab
 from pipeline.errors import DataError
-from pipeline.models.crf import constrained_crf
+from pipeline.models.crf import constrained_crf, marginals
 from pipeline.models.tagger import Tagger, TaggerAssets, TaggerConfig, encode_batch, load_tagger
 from pipeline.predict.ner import NerPredictor
 from pipeline.training.checkpoint import save_weights
@@ -39,21 +39,50 @@ def path_score(crf, emissions: torch.Tensor, path: tuple[int, ...]) -> float:
     return float(score + sum(crf.transitions[a, b] for a, b in zip(path, path[1:])))
 
 
-@pytest.mark.parametrize("length", [1, 2, 3, 4])
-def test_crf_viterbi_equals_brute_force(length):
-    torch.manual_seed(length)
+def random_crf(length: int, seed: int):
+    """A BIOES CRF with random transitions, and a batch of two rows: ``length`` tokens plus padding, ``length + 1``."""
+    torch.manual_seed(seed)
     tags = ["O", "B-X", "I-X", "E-X", "S-X"]
     crf = constrained_crf(tags, "bioes")
     with torch.no_grad():
         crf.transitions.add_(torch.randn_like(crf.transitions))
     emissions = torch.randn(2, length + 1, len(tags))
     mask = torch.tensor([[True] * length + [False], [True] * (length + 1)])
+    return tags, crf, emissions, mask
+
+
+@pytest.mark.parametrize("length", [1, 2, 3, 4])
+def test_crf_viterbi_equals_brute_force(length):
+    tags, crf, emissions, mask = random_crf(length, seed=length)
     decoded = crf.decode(emissions, mask=mask)
     for i, n in enumerate([length, length + 1]):
         with torch.no_grad():
             best = max(itertools.product(range(len(tags)), repeat=n), key=lambda p: path_score(crf, emissions[i], p))
         assert tuple(decoded[i]) == best
         spans_from_tags([tags[k] for k in best], "bioes", invalid="reject")  # constraints make it valid
+
+
+@pytest.mark.parametrize("length", [1, 2, 3])
+def test_crf_marginals_equal_brute_force(length):
+    tags, crf, emissions, mask = random_crf(length, seed=10 + length)
+    with torch.no_grad():
+        probs = marginals(crf, emissions, mask)
+        for i, n in enumerate([length, length + 1]):
+            paths = list(itertools.product(range(len(tags)), repeat=n))
+            weights = torch.softmax(torch.tensor([path_score(crf, emissions[i], p) for p in paths]), dim=0)
+            expected = torch.zeros(n, len(tags))
+            for path, weight in zip(paths, weights):
+                expected[torch.arange(n), list(path)] += weight
+            torch.testing.assert_close(probs[i, :n], expected, atol=1e-5, rtol=1e-4)
+
+
+def test_entity_scores_are_probabilities():
+    predictor = NerPredictor(tagger().eval(), assets())
+    tags, probs = predictor.predict_scored(SENTENCES)[0]
+    assert len(probs) == len(tags) == len(SENTENCES[0]) and all(0.0 < p <= 1.0 for p in probs)
+    assert [t for t, _ in predictor.predict_scored(SENTENCES)] == predictor.predict_tokens(SENTENCES)
+    for entity in predictor.predict_text("John Smith lives in Paris.")["entities"]:
+        assert 0.0 < entity["score"] <= 1.0
 
 
 def test_frozen_embeddings_stay_put_and_finetuned_ones_move():

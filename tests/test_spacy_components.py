@@ -296,8 +296,14 @@ def test_package_spacy_stage(ner_model, textcat_model, tmp_path, monkeypatch):
         "".join(json.dumps({"tokens": [t.text for t in d if not t.is_space], "tags": iob2(d)}) + "\n" for d in gold))
     (tmp_path / "outputs/prepared/sentiment/test.jsonl").write_text(
         "".join(json.dumps({"tokens": t.split(), "label": label}) + "\n" for label, rows in REVIEWS.items() for t in rows))
+    (tmp_path / "params.yaml").write_text("tracking:\n  required: true\n")
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.chdir(tmp_path)
     package_spacy.main()
     metrics = json.loads((tmp_path / "metrics/spacy.json").read_text())
     assert metrics["ents_f"] > 0.8 and metrics["cats_score"] == pytest.approx(1.0)
+    import mlflow
+
+    logged = mlflow.search_runs(experiment_names=[package_spacy.SPACY_EXPERIMENT])
+    assert len(logged) == 1 and logged["metrics.ents_f"][0] == pytest.approx(metrics["ents_f"])
     assert spacy.load(tmp_path / "spacy_pipeline")("Angela Merkel visited Paris.").ents

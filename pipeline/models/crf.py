@@ -46,3 +46,24 @@ def constrained_crf(tags: list[str], scheme: Scheme) -> CRF:
         crf.transitions.masked_fill_(~transitions, FORBIDDEN)
         crf.end_transitions.masked_fill_(~end, FORBIDDEN)
     return crf
+
+
+def marginals(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """P(tag k at position t | sentence) for every token: forward-backward in log space.
+
+    emissions (B,T,K), mask (B,T) bool with every row's real tokens first → (B,T,K); rows sum to 1 on real
+    tokens (padding rows are meaningless). This is the confidence of a predicted tag under the CRF, which
+    Viterbi alone does not give.
+    """
+    trans = crf.transitions[None]  # (1,K,K): from → to
+    steps = emissions.shape[1]
+    alphas = [crf.start_transitions + emissions[:, 0]]  # (B,K) each
+    for t in range(1, steps):
+        step = torch.logsumexp(alphas[-1][:, :, None] + trans, dim=1) + emissions[:, t]
+        alphas.append(torch.where(mask[:, t, None], step, alphas[-1]))
+    end = crf.end_transitions.expand_as(alphas[0])
+    betas = [end]
+    for t in range(steps - 2, -1, -1):
+        step = torch.logsumexp(trans + (emissions[:, t + 1] + betas[0])[:, None, :], dim=2)
+        betas.insert(0, torch.where(mask[:, t + 1, None], step, end))
+    return torch.softmax(torch.stack(alphas, 1) + torch.stack(betas, 1), dim=2)

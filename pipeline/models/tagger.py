@@ -38,7 +38,7 @@ from pipeline.config import Section, build_section
 from pipeline.data.tags import Scheme
 from pipeline.embeddings.vocab import PAD_ID, UNK_ID, Vocab
 from pipeline.errors import DataError, MissingDataError
-from pipeline.models.crf import constrained_crf
+from pipeline.models.crf import constrained_crf, marginals
 from pipeline.training.checkpoint import load_weights, read_config
 
 MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (B,T,C) padding
@@ -294,9 +294,18 @@ class Tagger(nn.Module):
 
     def decode(self, batch: Batch) -> list[list[int]]:
         """Best tag ids per sentence: Viterbi under the CRF, per-token argmax under softmax."""
+        return self._best(self.emissions(batch), batch)
+
+    def decode_scored(self, batch: Batch) -> tuple[list[list[int]], list[list[float]]]:
+        """Best tag ids and, per token, the probability of that tag (CRF marginal, or softmax)."""
         scores, mask = self.emissions(batch), batch.mask
+        probs = marginals(self.crf, scores, mask) if self.crf is not None else scores.softmax(dim=2)  # (B,T,K)
+        best = self._best(scores, batch)
+        return best, [probs[i, torch.arange(len(row)), row].tolist() for i, row in enumerate(best)]
+
+    def _best(self, scores: torch.Tensor, batch: Batch) -> list[list[int]]:
         if self.crf is not None:
-            return self.crf.decode(scores, mask=mask)
+            return self.crf.decode(scores, mask=batch.mask)
         best = scores.argmax(dim=2)
         return [best[i, :n].tolist() for i, n in enumerate(batch.lengths.tolist())]
 

@@ -32,6 +32,7 @@ class Entity:
     end: int
     start_char: int
     end_char: int
+    score: float  # mean probability of the entity's predicted tags under the model
 
 
 def _check_sentences(sentences: object) -> None:
@@ -66,18 +67,30 @@ class NerPredictor:
 
     def predict_tokens(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """IOB2 tags for each tokenized sentence; an empty sentence gets an empty list."""
+        return [tags for tags, _ in self._tag(sentences, scored=False)]
+
+    def predict_scored(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], list[float]]]:
+        """IOB2 tags and each tag's probability (CRF marginal, or softmax), per sentence.
+
+        Costs a forward-backward pass on top of Viterbi, so ``predict_tokens`` skips it.
+        """
+        return self._tag(sentences, scored=True)
+
+    def _tag(self, sentences: Sequence[Sequence[str]], scored: bool) -> list[tuple[list[str], list[float]]]:
+        """Run the model over length-sorted batches; results come back in the input order."""
         _check_sentences(sentences)
-        tags: list[list[str]] = [[] for _ in sentences]
+        results: list[tuple[list[str], list[float]]] = [([], []) for _ in sentences]
         nonempty = [i for i, s in enumerate(sentences) if s]
         order = bucket_batches([len(sentences[i]) for i in nonempty], self.batch_size, 0, 0, shuffle=False)
         self.model.eval()
         with torch.inference_mode():
             for batch in order:
                 ids = [nonempty[k] for k in batch]
-                decoded = self.model.decode(encode_batch([sentences[i] for i in ids], self.assets))
-                for i, row in zip(ids, decoded):
-                    tags[i] = self._to_iob2([self.assets.tags[t] for t in row])
-        return tags
+                encoded = encode_batch([sentences[i] for i in ids], self.assets)
+                decoded, probs = self.model.decode_scored(encoded) if scored else (self.model.decode(encoded), None)
+                for n, (i, row) in enumerate(zip(ids, decoded)):
+                    results[i] = (self._to_iob2([self.assets.tags[t] for t in row]), probs[n] if probs else [])
+        return results
 
     def _to_iob2(self, tags: list[str]) -> list[str]:
         """Model-scheme tags as IOB2; a softmax decoder can emit invalid sequences, repaired as conlleval would."""
@@ -88,10 +101,11 @@ class NerPredictor:
         if not isinstance(text, str):
             raise DataError("input", None, f"expected a text string, got {type(text).__name__}")
         tokens = tokenize(text)
-        tags = self.predict_tokens([tokens])[0]
+        tags, probs = self.predict_scored([tokens])[0]
         offsets = char_offsets(text, tokens)
         entities = [
-            Entity(text[offsets[s][0] : offsets[e - 1][1]], label, s, e, offsets[s][0], offsets[e - 1][1])
+            Entity(text[offsets[s][0] : offsets[e - 1][1]], label, s, e, offsets[s][0], offsets[e - 1][1],
+                   sum(probs[s:e]) / (e - s))
             for s, e, label in spans_from_tags(tags, "iob2")
         ]
         return {"tokens": tokens, "tags": tags, "entities": [asdict(e) for e in entities]}

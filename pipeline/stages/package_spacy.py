@@ -4,7 +4,8 @@ Outputs: ``spacy_pipeline/`` (tokenizer + ``w2v_ner`` + ``w2v_textcat``;
 ``spacy.load("spacy_pipeline")``, ``spacy package``) and
 ``metrics/spacy.json``: ``nlp.evaluate`` on the NER test split (``ents_*``)
 and the sentiment test split (``cats_*``). Each component scores only the
-examples annotated for it, so one evaluation covers both.
+examples annotated for it, so one evaluation covers both. The pipeline and
+its scores are logged to MLflow (experiment ``spacy-pipeline``) as an artifact.
 
     python -m pipeline.stages.package_spacy
 """
@@ -20,6 +21,7 @@ from spacy.training import Example
 from pipeline import paths
 from pipeline.atomic import write_json
 from pipeline.runner import run
+from pipeline.tracking.stage import stage_run
 from pipeline.spacy_components.pipeline_builder import TEXTCAT_PIPE, build_pipeline
 from pipeline.stages.train_ner import OUT_DIR as NER_DIR
 from pipeline.stages.train_sentiment import MODEL_DIR as SENTIMENT_MODEL_DIR
@@ -27,6 +29,7 @@ from pipeline.training.ner_task import read_split
 from pipeline.training.sentiment_task import load_examples
 
 PIPELINE_DIR = Path("spacy_pipeline")
+SPACY_EXPERIMENT = "spacy-pipeline"  # MLflow experiment holding each assembled pipeline as an artifact
 METRICS_FILE = paths.METRICS / "spacy.json"
 KEPT = ("ents_p", "ents_r", "ents_f", "ents_per_type", "cats_score", "cats_macro_p", "cats_macro_r", "cats_macro_f",
         "cats_macro_auc", "cats_f_per_type")
@@ -54,7 +57,11 @@ def main() -> None:
     nlp = build_pipeline(NER_DIR / "model", SENTIMENT_MODEL_DIR, PIPELINE_DIR)
     examples = ner_examples(nlp, paths.NER_SPLITS / "test.jsonl") + cats_examples(nlp, paths.SENTIMENT_SPLITS / "test.jsonl")
     scores = nlp.evaluate(examples)
-    write_json(METRICS_FILE, {key: scores[key] for key in KEPT if scores.get(key) is not None})
+    metrics = {key: scores[key] for key in KEPT if scores.get(key) is not None}
+    write_json(METRICS_FILE, metrics)
+    with stage_run(SPACY_EXPERIMENT, "package_spacy") as tracked:
+        tracked.tracker.log_metrics(metrics, step=0)
+        tracked.tracker.log_artifact(PIPELINE_DIR)
 
 
 if __name__ == "__main__":

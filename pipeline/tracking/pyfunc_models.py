@@ -42,14 +42,14 @@ SENTIMENT_MODEL_NAME = "w2v-sentiment"
 MODEL_DIR_ARTIFACT = "model_dir"
 TEXT_COLUMN = "text"
 METRIC_TAG, PARAM_TAG = "metric.", "param."
-ENTITY_COLUMNS = ["row", "start", "end", "label", "text"]
+ENTITY_COLUMNS = ["row", "start", "end", "label", "text", "score"]
 NER_KEY_PARAMS = ("model.encoder", "model.embedding", "model.char_encoder", "model.decoder", "tag_scheme")
 SENTIMENT_KEY_PARAMS = ("model.encoder", "model.embeddings", "model.hidden_sizes", "model.pooling", "target")
 INPUT_SCHEMA = Schema([ColSpec("string")])  # unnamed: a list of texts and a one-column DataFrame both fit
 NER_SIGNATURE = ModelSignature(
     inputs=INPUT_SCHEMA,
     outputs=Schema([ColSpec("long", "row"), ColSpec("long", "start"), ColSpec("long", "end"),
-                    ColSpec("string", "label"), ColSpec("string", "text")]),
+                    ColSpec("string", "label"), ColSpec("string", "text"), ColSpec("double", "score")]),
 )
 SENTIMENT_SIGNATURE = ModelSignature(
     inputs=INPUT_SCHEMA, outputs=Schema([ColSpec("string", "label"), ColSpec("double", "probability")])
@@ -78,7 +78,8 @@ class NerModel(mlflow.pyfunc.PythonModel):
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         rows = [
-            {"row": row, "start": e["start_char"], "end": e["end_char"], "label": e["label"], "text": e["text"]}
+            {"row": row, "start": e["start_char"], "end": e["end_char"], "label": e["label"], "text": e["text"],
+             "score": e["score"]}
             for row, text in enumerate(texts_of(model_input))
             for e in self.predictor.predict_text(text)["entities"]
         ]
