@@ -14,7 +14,7 @@ from pipeline.predict.sentiment import SentimentPredictor
 from pipeline.tracking.logger import NullLogger
 from pipeline.tracking.mlflow_logger import start_tracking
 from pipeline.tracking.pyfunc_models import RegistrationError, log_ner_model, log_sentiment_model
-from pipeline.tracking.registry import RegistryError, compare, promote
+from pipeline.tracking.registry import RegistryError, compare, comparison_table, promote
 from test_mlflow_tracking import mlflow_server, ner_model_dir, sentiment_model_dir, tracking  # noqa: F401 (fixtures)
 
 TEXTS = ["Peter Blackburn visits London .", "EU rejects German call", "", "great film"]
@@ -58,6 +58,8 @@ def test_promote_keeps_a_better_champion_and_moves_to_a_better_challenger(tracki
     assert tracking.get_model_version_by_alias(name, "champion").version == "1"
     assert promote(name, 3, "test_acc").promoted
     assert tracking.get_model_version_by_alias(name, "champion").version == "3"
+    table = comparison_table(name, "test_acc", tracking)
+    assert table["aliases"].tolist() == ["champion", "", ""] and table["version"].tolist() == [3, 1, 2]
     champion = mlflow.pyfunc.load_model(f"models:/{name}@champion")
     assert len(champion.predict(["great film"])) == 1
     assert promote(name, 1, "test_acc", higher_is_better=False).promoted  # a loss-like reading prefers 0.6

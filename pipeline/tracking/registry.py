@@ -57,9 +57,18 @@ def metric_of(version: ModelVersion, metric: str) -> float:
         raise RegistryError(f"{version.name} version {version.version} has no metric {metric!r} (it has {have})") from None
 
 
-def row_of(version: ModelVersion) -> dict[str, object]:
+def aliases_by_version(name: str, client: MlflowClient) -> dict[str, list[str]]:
+    """Aliases of each version, from the registered model's alias map (the SQL store's
+    ``search_model_versions`` leaves ``ModelVersion.aliases`` empty)."""
+    by_version: dict[str, list[str]] = {}
+    for alias, version in client.get_registered_model(name).aliases.items():
+        by_version.setdefault(str(version), []).append(alias)
+    return by_version
+
+
+def row_of(version: ModelVersion, aliases: list[str]) -> dict[str, object]:
     """One table row: version, aliases, run, then every metric and param tag without its prefix."""
-    row: dict[str, object] = {"version": int(version.version), "aliases": ",".join(version.aliases),
+    row: dict[str, object] = {"version": int(version.version), "aliases": ",".join(sorted(aliases)),
                               "run_id": version.run_id}
     for prefix in (METRIC_TAG, PARAM_TAG):
         row |= {k.removeprefix(prefix): v for k, v in sorted(version.tags.items()) if k.startswith(prefix)}
@@ -69,7 +78,9 @@ def row_of(version: ModelVersion) -> dict[str, object]:
 def comparison_table(name: str, metric: str, client: MlflowClient | None = None) -> pd.DataFrame:
     """Every version of ``name`` as a row, best ``metric`` first (versions without it last)."""
     client = client or MlflowClient(tracking_uri())
-    table = pd.DataFrame([row_of(v) for v in versions(name, client)])
+    registered = versions(name, client)  # first: it says clearly when the model was never registered
+    aliases = aliases_by_version(name, client)
+    table = pd.DataFrame([row_of(v, aliases.get(str(v.version), [])) for v in registered])
     if metric not in table.columns:
         raise RegistryError(f"no version of {name!r} has metric {metric!r}")
     table[metric] = pd.to_numeric(table[metric])
