@@ -74,8 +74,8 @@ class TokenCorpus:
     Lines are already tokenized, so a line is split on whitespace. ``transform`` (e.g.
     lowercasing or digit normalisation) is applied to the whole line before splitting: one
     C-level call per line instead of a Python call per token keeps gensim's worker threads
-    fed (per-token calls made training ~30% slower). It must therefore leave whitespace alone,
-    which holds for any per-character token normalisation.
+    fed. It must therefore leave whitespace alone, which holds for any per-character token
+    normalisation.
     """
 
     def __init__(

@@ -99,8 +99,9 @@ def train_file(corpus: Path, cfg: Word2VecConfig, show_progress: bool = True) ->
     """Train on a tokenized corpus file, normalised once up front into a temporary file.
 
     Normalising inside the corpus iterator instead would run in gensim's single
-    producer thread, which then starves the worker threads (measured ~10%
-    fewer words/s on 2 cores); one pass over the file costs a few seconds.
+    producer thread, which competes with the worker threads for the GIL; one
+    pass over the file costs a few seconds. ``benchmarks/word2vec_throughput.py``
+    measures the whole path against bare gensim.
     """
     with tempfile.TemporaryDirectory(prefix="w2v-") as tmp:
         normalized = Path(tmp) / "corpus.txt"
