@@ -18,7 +18,6 @@ import typer
 
 from pipeline import paths
 from pipeline.atomic import write_json
-from pipeline.embeddings.word2vec import VECTORS_FILE
 from pipeline.errors import MissingDataError
 from pipeline.runner import run
 
@@ -59,7 +58,7 @@ def predict(
 def preset(
     name: Annotated[str, typer.Argument(help="s1, s2, s3_lstm, s3_gru or s4 (configs/presets/NAME.yaml).")],
     data_dir: Annotated[Path, typer.Option(help="Prepared sentiment splits.")] = paths.SENTIMENT_SPLITS,
-    vectors: Annotated[Path, typer.Option(help="word2vec vectors (for presets that use them).")] = paths.WORD2VEC / VECTORS_FILE,
+    vectors: Annotated[Path, typer.Option(help="word2vec vectors (for presets that use them).")] = paths.WORD2VEC / paths.VECTORS_FILE,
     out_dir: Annotated[Path | None, typer.Option(help="Where the model and metrics go [outputs/presets/NAME].")] = None,
 ) -> None:
     """Train a lecture preset, score it once on the test split, write ``OUT_DIR/metrics.json``."""

@@ -21,9 +21,9 @@ from pipeline.config import Word2VecConfig
 from pipeline.data.corpus import TokenCorpus, iter_lines
 from pipeline.embeddings.normalize import normalizer
 from pipeline.errors import DataError, MissingDataError
+from pipeline.paths import VECTORS_FILE
 from pipeline.progress import progress
 
-VECTORS_FILE = "vectors.bin"
 VOCAB_FILE = "vocab.tsv"
 
 
