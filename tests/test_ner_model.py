@@ -10,7 +10,7 @@ import torch
 from pipeline.data.tags import spans_from_tags
 from pipeline.embeddings.vocab import Vocab
 from pipeline.errors import DataError
-from pipeline.models.crf import constrained_crf, marginals
+from pipeline.models.crf import constrained_crf, marginals, viterbi
 from pipeline.models.tagger import Tagger, TaggerAssets, TaggerConfig, encode_batch, load_tagger
 from pipeline.predict.ner import NerPredictor
 from pipeline.training.checkpoint import save_weights
@@ -53,13 +53,39 @@ def random_crf(length: int, seed: int):
 
 @pytest.mark.parametrize("length", [1, 2, 3, 4])
 def test_crf_viterbi_equals_brute_force(length):
+    """Both pytorch-crf's decoder and the project's vectorised one find the best of all paths."""
     tags, crf, emissions, mask = random_crf(length, seed=length)
-    decoded = crf.decode(emissions, mask=mask)
+    with torch.no_grad():
+        decoded = [crf.decode(emissions, mask=mask), viterbi(crf, emissions, mask)]
     for i, n in enumerate([length, length + 1]):
         with torch.no_grad():
             best = max(itertools.product(range(len(tags)), repeat=n), key=lambda p: path_score(crf, emissions[i], p))
-        assert tuple(decoded[i]) == best
+        assert [tuple(paths[i]) for paths in decoded] == [best, best]
         spans_from_tags([tags[k] for k in best], "bioes", invalid="reject")  # constraints make it valid
+
+
+def test_vectorised_viterbi_matches_pytorch_crf_on_ragged_batches():
+    """Many rows of different lengths (1..12) in one batch: the backtrace must stop at each row's own end."""
+    torch.manual_seed(3)
+    crf = constrained_crf(TAGS, "bioes")
+    with torch.no_grad():
+        crf.transitions.add_(torch.randn_like(crf.transitions))
+        lengths = torch.randint(1, 13, (40,))
+        mask = torch.arange(12)[None, :] < lengths[:, None]
+        emissions = torch.randn(40, 12, len(TAGS))
+        assert viterbi(crf, emissions, mask) == crf.decode(emissions, mask=mask)
+
+
+def test_encode_batch_spells_each_real_token():
+    """Characters come as (N,C) rows of the real tokens in order; words and casing are padded (B,T)."""
+    batch = encode_batch(SENTENCES, assets())
+    a = assets()
+    real = [t for s in SENTENCES for t in s]
+    assert batch.chars.shape == (len(real), max(map(len, real)))
+    for row, token in zip(batch.chars.tolist(), real):
+        assert row == [a.char_index.get(c, 1) for c in token] + [0] * (batch.chars.shape[1] - len(token))
+    assert batch.words[batch.mask].tolist() == a.vocab.encode(real)
+    assert batch.words[~batch.mask].eq(0).all() and batch.casing[~batch.mask].eq(0).all()
 
 
 @pytest.mark.parametrize("length", [1, 2, 3])
@@ -95,6 +121,17 @@ def test_frozen_embeddings_stay_put_and_finetuned_ones_move():
         optimizer.step()
         assert (not torch.equal(before, model.words.trained.weight)) == should_change
         assert not model.words.fixed.requires_grad
+
+
+def test_word_dropout_trains_the_unknown_row_and_is_off_at_inference():
+    """With word dropout the <unk> row gets a gradient in training; in eval mode the emissions are unchanged."""
+    batch = encode_batch([["John", "Smith", "lives", "in", "Paris"]], assets(), [["B-PER", "E-PER", "O", "O", "S-LOC"]])
+    for rate, unk_moves in ((0.0, False), (0.9, True)):
+        model = tagger(word_dropout=rate)
+        model.loss(batch).backward()
+        assert bool(model.words.trained.weight.grad[1].abs().sum() > 0) == unk_moves
+    model.eval()
+    torch.testing.assert_close(model.emissions(batch), tagger().eval().emissions(batch))
 
 
 def test_save_load_gives_identical_predictions(tmp_path):

@@ -67,3 +67,28 @@ def marginals(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Te
         step = torch.logsumexp(trans + (emissions[:, t + 1] + betas[0])[:, None, :], dim=2)
         betas.insert(0, torch.where(mask[:, t + 1, None], step, end))
     return torch.softmax(torch.stack(alphas, 1) + torch.stack(betas, 1), dim=2)
+
+
+def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
+    """The best tag path of each sentence; the same paths as ``crf.decode``, with a vectorised backtrace.
+
+    torchcrf walks back through the history one sentence and one token at a
+    time in Python, which cost more than the whole forward pass at
+    inference; here each step back is one ``gather`` over the batch.
+    emissions (B,T,K), mask (B,T) bool with every row's real tokens first.
+    """
+    lengths = mask.sum(dim=1)  # (B,)
+    score = crf.start_transitions + emissions[:, 0]  # (B,K): best score of a path ending in each tag
+    history = []  # per step t ≥ 1: (B,K) the best previous tag for each tag at t
+    for t in range(1, emissions.shape[1]):
+        best, previous = (score[:, :, None] + crf.transitions[None] + emissions[:, t, None, :]).max(dim=1)
+        score = torch.where(mask[:, t, None], best, score)
+        history.append(previous)
+    tag = (score + crf.end_transitions).argmax(dim=1)  # (B,) last real tag of each sentence
+    path = torch.zeros(mask.shape, dtype=torch.long)  # (B,T)
+    for t in range(emissions.shape[1] - 1, 0, -1):
+        path[:, t] = tag
+        before = history[t - 1].gather(1, tag[:, None]).squeeze(1)
+        tag = torch.where(t < lengths, before, tag)  # rows shorter than t+1 have not started walking back
+    path[:, 0] = tag
+    return [row[:n] for row, n in zip(path.tolist(), lengths.tolist())]

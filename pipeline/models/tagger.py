@@ -5,7 +5,7 @@ characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens.
 
     words (B,T) ─ word embedding ──────────────┐ (B,T,word_dim)
     casing (B,T) ─ casing embedding ───────────┤ (B,T,casing_dim)     [casing on]
-    chars (B,T,C) ─ char CNN or BiLSTM ─────────┤ (B,T,char_out)       [char_encoder ≠ none]
+    chars (N,C) ─ char CNN or BiLSTM → scatter ─┤ (B,T,char_out)       [char_encoder ≠ none]
                                                 ▼ concat, dropout
                       packed LSTM / GRU / RNN (bidirectional, layers) → (B,T,hidden·dirs), dropout
                                                 ▼ linear
@@ -25,7 +25,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 
 import numpy as np
 import torch
@@ -38,11 +38,12 @@ from pipeline.config import Section, build_section
 from pipeline.data.tags import Scheme
 from pipeline.embeddings.vocab import PAD_ID, UNK_ID, Vocab
 from pipeline.errors import DataError, MissingDataError
-from pipeline.models.crf import constrained_crf, marginals
+from pipeline.models.crf import constrained_crf, marginals, viterbi
 from pipeline.training.checkpoint import load_weights, read_config
 
-MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (B,T,C) padding
+MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (N,C) padding
 CASINGS = ("<pad>", "numeric", "mostly_numeric", "lower", "upper", "title", "has_digit", "other")
+TOKEN_CACHE_SIZE = 200_000  # distinct tokens memoised by TaggerAssets.token_ids before the cache is emptied
 ASSETS_FILE = "tagger_assets.json"
 VOCAB_FILE = "vocab.json"
 _RNNS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
@@ -64,7 +65,16 @@ class TaggerConfig(Section):
     bidirectional: bool = True
     hidden_size: int = Field(100, ge=1)  # per direction
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
+    word_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # training only: a token's word id becomes <unk> with this probability
     decoder: Literal["crf", "softmax"] = "crf"
+
+
+class TokenIds(NamedTuple):
+    """One token's model inputs (see :meth:`TaggerAssets.token_ids`)."""
+
+    word: int
+    casing: int
+    chars: list[int]  # at least one id: a token's character encoding is never empty
 
 
 @dataclass
@@ -80,6 +90,24 @@ class TaggerAssets:
     def __post_init__(self) -> None:
         self.char_index = {c: i for i, c in enumerate(self.chars)}
         self.tag_index = {t: i for i, t in enumerate(self.tags)}
+        self._token_cache: dict[str, TokenIds] = {}
+
+    def token_ids(self, token: str) -> TokenIds:
+        """Word id, casing category and character ids of ``token``, memoised.
+
+        Text is Zipfian: most tokens of a batch were seen before, so a dict
+        lookup replaces normalising, classifying and spelling each one out
+        (encoding was half of inference time). The cache is emptied when it
+        reaches :data:`TOKEN_CACHE_SIZE` entries, so a long-running service
+        stays bounded in memory.
+        """
+        ids = self._token_cache.get(token)
+        if ids is None:
+            if len(self._token_cache) >= TOKEN_CACHE_SIZE:
+                self._token_cache.clear()
+            chars = [self.char_index.get(c, UNK_ID) for c in token[:MAX_WORD_CHARS]] or [UNK_ID]
+            ids = self._token_cache[token] = TokenIds(self.vocab.encode([token])[0], casing(token), chars)
+        return ids
 
     def save(self, directory: Path) -> None:
         self.vocab.save(directory / VOCAB_FILE)
@@ -127,7 +155,7 @@ class Batch:
 
     words: torch.Tensor  # (B,T) long
     casing: torch.Tensor  # (B,T) long
-    chars: torch.Tensor  # (B,T,C) long
+    chars: torch.Tensor  # (N,C) long: the real tokens' characters, sentence by sentence (the order of ``mask``)
     lengths: torch.Tensor  # (B,) long, on CPU (pack_padded_sequence wants it there); every length ≥ 1
     tags: torch.Tensor | None  # (B,T) long
 
@@ -137,38 +165,43 @@ class Batch:
         return torch.arange(self.words.shape[1])[None, :] < self.lengths[:, None]
 
 
-def _padded(rows: Sequence[Sequence[int]], length: int) -> list[list[int]]:
-    """Right-pad id rows with 0: the padding id of words, characters and casings (tags are masked there)."""
-    return [list(row) + [0] * (length - len(row)) for row in rows]
+def _scatter(mask: np.ndarray, values: Sequence[int]) -> torch.Tensor:
+    """A zero-padded (B,T) id tensor holding ``values`` (one per real token, row by row) where ``mask`` is True."""
+    out = np.zeros(mask.shape, dtype=np.int64)
+    out[mask] = values
+    return torch.from_numpy(out)
+
+
+def _char_matrix(rows: Sequence[list[int]]) -> torch.Tensor:
+    """(N,C) character ids, right-padded with 0, filled by one vectorised assignment instead of a loop per token."""
+    sizes = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    out = np.zeros((len(rows), int(sizes.max())), dtype=np.int64)
+    starts = np.repeat(np.cumsum(sizes) - sizes, sizes)  # position of each character's token start in the flat list
+    flat = np.fromiter((c for r in rows for c in r), dtype=np.int64, count=int(sizes.sum()))
+    out[np.repeat(np.arange(len(rows)), sizes), np.arange(len(flat)) - starts] = flat
+    return torch.from_numpy(out)
 
 
 def encode_batch(sentences: Sequence[Sequence[str]], assets: TaggerAssets,
                  tags: Sequence[Sequence[str]] | None = None) -> Batch:
-    """Pad a batch of non-empty token lists (and their tags in ``assets.scheme``) into a :class:`Batch`.
-
-    Rows are padded as Python lists and turned into tensors once per batch:
-    a tensor per token would cost more than the model's forward pass.
-    """
+    """Pad a batch of non-empty token lists (and their tags in ``assets.scheme``) into a :class:`Batch`."""
     lengths = [len(s) for s in sentences]
     if not sentences or min(lengths) == 0:
         raise ValueError("encode_batch needs at least one sentence and no empty sentence")
-    T = max(lengths)
-    C = max(min(len(t), MAX_WORD_CHARS) for s in sentences for t in s)
-    chars = [
-        _padded([[assets.char_index.get(c, UNK_ID) for c in token[:MAX_WORD_CHARS]] for token in tokens], C)
-        + [[0] * C] * (T - len(tokens))
-        for tokens in sentences
-    ]
+    mask = np.arange(max(lengths))[None, :] < np.array(lengths)[:, None]  # (B,T)
+    ids = [assets.token_ids(token) for tokens in sentences for token in tokens]  # N, in mask order
     tag_ids = None
     if tags is not None:
+        if [len(row) for row in tags] != lengths:
+            raise ValueError("every sentence needs exactly one tag per token")
         unknown = {t for row in tags for t in row} - assets.tag_index.keys()
         if unknown:
             raise DataError("tags", None, f"tags {sorted(unknown)} were not seen in training")
-        tag_ids = torch.tensor(_padded([[assets.tag_index[t] for t in row] for row in tags], T))
+        tag_ids = _scatter(mask, [assets.tag_index[t] for row in tags for t in row])
     return Batch(
-        words=torch.tensor(_padded([assets.vocab.encode(tokens) for tokens in sentences], T)),
-        casing=torch.tensor(_padded([[casing(t) for t in tokens] for tokens in sentences], T)),
-        chars=torch.tensor(chars),
+        words=_scatter(mask, [i.word for i in ids]),
+        casing=_scatter(mask, [i.casing for i in ids]),
+        chars=_char_matrix([i.chars for i in ids]),
         lengths=torch.tensor(lengths),
         tags=tag_ids,
     )
@@ -263,19 +296,29 @@ class Tagger(nn.Module):
         self.crf = constrained_crf(assets.tags, assets.scheme) if cfg.decoder == "crf" else None
 
     def _char_features(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # chars (B,T,C), mask (B,T) → (B,T,char_out); only the N real tokens go through the encoder
-        real = chars[mask]  # (N,C)
-        char_mask = real != 0
-        char_mask[:, 0] = True  # a token of unknown-only chars still has one position
-        feats = self.char_enc(self.char_emb(real), char_mask)  # (N,char_out)
+        # chars (N,C) of the real tokens, mask (B,T) → (B,T,char_out)
+        feats = self.char_enc(self.char_emb(chars), chars != 0)  # (N,char_out)
         out = feats.new_zeros((*mask.shape, feats.shape[1]))
         out[mask] = feats
         return out
 
+    def _drop_words(self, words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        """In training, replace word ids by ``<unk>`` at random so the unknown row is trained.
+
+        Every training word has its own row, so without this the ``<unk>``
+        row would never see a gradient, yet test words without a vector map
+        to it; dropping words also makes the tagger lean on characters and
+        casing, which is what unseen names need.
+        """
+        if not self.training or self.cfg.word_dropout == 0.0:
+            return words
+        drop = (torch.rand(words.shape) < self.cfg.word_dropout) & mask  # (B,T)
+        return words.masked_fill(drop, UNK_ID)
+
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Per-token tag scores (B,T,K)."""
         mask = batch.mask
-        parts = [self.words(batch.words)]  # (B,T,word_dim)
+        parts = [self.words(self._drop_words(batch.words, mask))]  # (B,T,word_dim)
         if self.casing is not None:
             parts.append(self.casing(batch.casing))  # (B,T,casing_dim)
         if self.char_enc is not None:
@@ -305,7 +348,7 @@ class Tagger(nn.Module):
 
     def _best(self, scores: torch.Tensor, batch: Batch) -> list[list[int]]:
         if self.crf is not None:
-            return self.crf.decode(scores, mask=batch.mask)
+            return viterbi(self.crf, scores, batch.mask)
         best = scores.argmax(dim=2)
         return [best[i, :n].tolist() for i, n in enumerate(batch.lengths.tolist())]
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import torch
 
-from pipeline.data.tags import convert, spans_from_tags
+from pipeline.data.tags import Span, spans_from_tags, tags_from_spans
 from pipeline.data.tokenizer import tokenize
 from pipeline.errors import DataError
 from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch, load_tagger
@@ -65,21 +65,33 @@ class NerPredictor:
         model, assets = load_tagger(Path(model_dir))
         return cls(model, assets, batch_size)
 
+    def predict_spans(self, sentences: Sequence[Sequence[str]]) -> list[list[Span]]:
+        """Entities of each tokenized sentence as ``(start, end, label)`` token spans.
+
+        Read straight from the model's own tag scheme: a softmax decoder can
+        emit invalid sequences, repaired as conlleval would.
+        """
+        return [self._spans(row) for row, _ in self._tag(sentences, scored=False)]
+
     def predict_tokens(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
         """IOB2 tags for each tokenized sentence; an empty sentence gets an empty list."""
-        return [tags for tags, _ in self._tag(sentences, scored=False)]
+        return [tags_from_spans(spans, len(tokens), "iob2") for tokens, spans in zip(sentences, self.predict_spans(sentences))]
 
     def predict_scored(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], list[float]]]:
         """IOB2 tags and each tag's probability (CRF marginal, or softmax), per sentence.
 
         Costs a forward-backward pass on top of Viterbi, so ``predict_tokens`` skips it.
         """
-        return self._tag(sentences, scored=True)
+        return [(tags_from_spans(self._spans(row), len(row), "iob2"), probs)
+                for row, probs in self._tag(sentences, scored=True)]
 
-    def _tag(self, sentences: Sequence[Sequence[str]], scored: bool) -> list[tuple[list[str], list[float]]]:
-        """Run the model over length-sorted batches; results come back in the input order."""
+    def _spans(self, tag_ids: list[int]) -> list[Span]:
+        return spans_from_tags([self.assets.tags[t] for t in tag_ids], self.assets.scheme, invalid="repair")
+
+    def _tag(self, sentences: Sequence[Sequence[str]], scored: bool) -> list[tuple[list[int], list[float]]]:
+        """Model-scheme tag ids (and probabilities when ``scored``) per sentence, over length-sorted batches."""
         _check_sentences(sentences)
-        results: list[tuple[list[str], list[float]]] = [([], []) for _ in sentences]
+        results: list[tuple[list[int], list[float]]] = [([], []) for _ in sentences]
         nonempty = [i for i, s in enumerate(sentences) if s]
         order = bucket_batches([len(sentences[i]) for i in nonempty], self.batch_size, 0, 0, shuffle=False)
         self.model.eval()
@@ -89,12 +101,8 @@ class NerPredictor:
                 encoded = encode_batch([sentences[i] for i in ids], self.assets)
                 decoded, probs = self.model.decode_scored(encoded) if scored else (self.model.decode(encoded), None)
                 for n, (i, row) in enumerate(zip(ids, decoded)):
-                    results[i] = (self._to_iob2([self.assets.tags[t] for t in row]), probs[n] if probs else [])
+                    results[i] = (row, probs[n] if probs else [])
         return results
-
-    def _to_iob2(self, tags: list[str]) -> list[str]:
-        """Model-scheme tags as IOB2; a softmax decoder can emit invalid sequences, repaired as conlleval would."""
-        return convert(tags, self.assets.scheme, "iob2", invalid="repair")
 
     def predict_text(self, text: str) -> dict:
         """Tokenize ``text`` with the project tokenizer and tag it: tokens, IOB2 tags and entities with offsets."""

@@ -28,7 +28,7 @@ from spacy.pipeline.span_ruler import prioritize_existing_ents_filter
 from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, Span
 
-from pipeline.data.tags import spans_from_tags, split_tag
+from pipeline.data.tags import split_tag
 from pipeline.models.tagger import ASSETS_FILE, VOCAB_FILE
 from pipeline.predict.ner import NerPredictor
 from pipeline.spacy_components.base import ModelComponent, check_setting
@@ -67,9 +67,9 @@ def segments(words: list[str], window: int) -> list[list[int]]:
     return out
 
 
-def doc_spans(segment: list[int], tags: list[str]) -> list[TokenSpan]:
-    """IOB2 entities of one segment, as Doc token indices (past any skipped whitespace token)."""
-    return [(segment[start], segment[end - 1] + 1, label) for start, end, label in spans_from_tags(tags, "iob2")]
+def doc_spans(segment: list[int], spans: list[TokenSpan]) -> list[TokenSpan]:
+    """A segment's entities (segment token indices) as Doc token indices, past any skipped whitespace token."""
+    return [(segment[start], segment[end - 1] + 1, label) for start, end, label in spans]
 
 
 class W2VEntityRecognizer(ModelComponent):
@@ -102,8 +102,8 @@ class W2VEntityRecognizer(ModelComponent):
         per_doc = [segments(doc_words, self.window) for doc_words in words]
         sentences = [[doc_words[i] for i in segment] for doc_words, doc_segments in zip(words, per_doc)
                      for segment in doc_segments]
-        tags = iter(predictor.predict_tokens(sentences))
-        return [[span for segment in doc_segments for span in doc_spans(segment, next(tags))] for doc_segments in per_doc]
+        spans = iter(predictor.predict_spans(sentences))
+        return [[span for segment in doc_segments for span in doc_spans(segment, next(spans))] for doc_segments in per_doc]
 
     def set_annotations(self, docs: list[Doc], predictions: list[list[TokenSpan]]) -> None:
         """Write the entities: replacing ``doc.ents``, or around the existing ones when ``overwrite_ents`` is off."""
