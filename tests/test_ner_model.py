@@ -76,13 +76,15 @@ def test_vectorised_viterbi_matches_pytorch_crf_on_ragged_batches():
         assert viterbi(crf, emissions, mask) == crf.decode(emissions, mask=mask)
 
 
-def test_encode_batch_spells_each_real_token():
-    """Characters come as (N,C) rows of the real tokens in order; words and casing are padded (B,T)."""
-    batch = encode_batch(SENTENCES, assets())
+def test_encode_batch_spells_each_real_token_once():
+    """Characters come as (U,C) rows of the distinct tokens, indexed per real token; words and casing are (B,T)."""
+    sentences = [*SENTENCES, ["Paris", "!"]]
+    batch = encode_batch(sentences, assets())
     a = assets()
-    real = [t for s in SENTENCES for t in s]
-    assert batch.chars.shape == (len(real), max(map(len, real)))
-    for row, token in zip(batch.chars.tolist(), real):
+    real = [t for s in sentences for t in s]
+    assert batch.chars.shape == (len(set(real)), max(map(len, real)))
+    spelled = batch.chars[batch.char_rows].tolist()
+    for row, token in zip(spelled, real, strict=True):
         assert row == [a.char_index.get(c, 1) for c in token] + [0] * (batch.chars.shape[1] - len(token))
     assert batch.words[batch.mask].tolist() == a.vocab.encode(real)
     assert batch.words[~batch.mask].eq(0).all() and batch.casing[~batch.mask].eq(0).all()

@@ -1,11 +1,11 @@
 """The sequence tagger: word vectors + casing + characters → recurrent encoder → CRF (or softmax).
 
 Shapes: ``B`` sentences in a batch, ``T`` tokens in the longest one, ``C``
-characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens.
+characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens, ``U`` distinct ones.
 
     words (B,T) ─ word embedding ──────────────┐ (B,T,word_dim)
     casing (B,T) ─ casing embedding ───────────┤ (B,T,casing_dim)     [casing on]
-    chars (N,C) ─ char CNN or BiLSTM → scatter ─┤ (B,T,char_out)       [char_encoder ≠ none]
+    chars (U,C) ─ char CNN or BiLSTM → scatter ─┤ (B,T,char_out)       [char_encoder ≠ none]
                                                 ▼ concat, dropout
                       packed LSTM / GRU / RNN (bidirectional, layers) → (B,T,hidden·dirs), dropout
                                                 ▼ linear
@@ -41,7 +41,7 @@ from pipeline.errors import DataError, MissingDataError
 from pipeline.models.crf import constrained_crf, marginals, viterbi
 from pipeline.training.checkpoint import load_weights, read_config
 
-MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (N,C) padding
+MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (U,C) padding
 CASINGS = ("<pad>", "numeric", "mostly_numeric", "lower", "upper", "title", "has_digit", "other")
 TOKEN_CACHE_SIZE = 200_000  # distinct tokens memoised by TaggerAssets.token_ids before the cache is emptied
 ASSETS_FILE = "tagger_assets.json"
@@ -155,7 +155,8 @@ class Batch:
 
     words: torch.Tensor  # (B,T) long
     casing: torch.Tensor  # (B,T) long
-    chars: torch.Tensor  # (N,C) long: the real tokens' characters, sentence by sentence (the order of ``mask``)
+    chars: torch.Tensor  # (U,C) long: the characters of each distinct token of the batch
+    char_rows: torch.Tensor  # (N,) long: for each real token, sentence by sentence (``mask`` order), its row of ``chars``
     lengths: torch.Tensor  # (B,) long, on CPU (pack_padded_sequence wants it there); every length ≥ 1
     tags: torch.Tensor | None  # (B,T) long
 
@@ -189,7 +190,10 @@ def encode_batch(sentences: Sequence[Sequence[str]], assets: TaggerAssets,
     if not sentences or min(lengths) == 0:
         raise ValueError("encode_batch needs at least one sentence and no empty sentence")
     mask = np.arange(max(lengths))[None, :] < np.array(lengths)[:, None]  # (B,T)
-    ids = [assets.token_ids(token) for tokens in sentences for token in tokens]  # N, in mask order
+    rows: dict[str, int] = {}  # distinct token → its row of chars: the char encoder runs once per distinct token
+    char_rows = [rows.setdefault(token, len(rows)) for tokens in sentences for token in tokens]  # N, in mask order
+    distinct = [assets.token_ids(token) for token in rows]  # U
+    ids = [distinct[row] for row in char_rows]  # N
     tag_ids = None
     if tags is not None:
         if [len(row) for row in tags] != lengths:
@@ -201,7 +205,8 @@ def encode_batch(sentences: Sequence[Sequence[str]], assets: TaggerAssets,
     return Batch(
         words=_scatter(mask, [i.word for i in ids]),
         casing=_scatter(mask, [i.casing for i in ids]),
-        chars=_char_matrix([i.chars for i in ids]),
+        chars=_char_matrix([i.chars for i in distinct]),
+        char_rows=torch.tensor(char_rows),
         lengths=torch.tensor(lengths),
         tags=tag_ids,
     )
@@ -295,9 +300,9 @@ class Tagger(nn.Module):
         self.out = nn.Linear(cfg.hidden_size * (2 if cfg.bidirectional else 1), len(assets.tags))
         self.crf = constrained_crf(assets.tags, assets.scheme) if cfg.decoder == "crf" else None
 
-    def _char_features(self, chars: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # chars (N,C) of the real tokens, mask (B,T) → (B,T,char_out)
-        feats = self.char_enc(self.char_emb(chars), chars != 0)  # (N,char_out)
+    def _char_features(self, batch: Batch, mask: torch.Tensor) -> torch.Tensor:
+        # chars (U,C) of the distinct tokens → (U,char_out) → (N,char_out) → (B,T,char_out)
+        feats = self.char_enc(self.char_emb(batch.chars), batch.chars != 0)[batch.char_rows]
         out = feats.new_zeros((*mask.shape, feats.shape[1]))
         out[mask] = feats
         return out
@@ -322,7 +327,7 @@ class Tagger(nn.Module):
         if self.casing is not None:
             parts.append(self.casing(batch.casing))  # (B,T,casing_dim)
         if self.char_enc is not None:
-            parts.append(self._char_features(batch.chars, mask))  # (B,T,char_out)
+            parts.append(self._char_features(batch, mask))  # (B,T,char_out)
         x = self.dropout(torch.cat(parts, dim=2))
         packed = pack_padded_sequence(x, batch.lengths, batch_first=True, enforce_sorted=False)
         h, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])
