@@ -21,8 +21,9 @@ run: $(STAMP)
 	PATH="$(BIN):$$PATH" dvc repro
 	PATH="$(BIN):$$PATH" dvc metrics show
 
-## test: the whole test suite, including `dvc repro` end to end in a temporary copy
+## test: the safe-loading check (no unpickling loads), then the whole test suite, including `dvc repro` end to end
 test: $(STAMP)
+	$(BIN)/python scripts/check_safe_loading.py
 	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q
 
 clean:

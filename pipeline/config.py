@@ -15,7 +15,8 @@ from typing import Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from pipeline.errors import ConfigError, MissingDataError
+from pipeline.data.textio import read_text
+from pipeline.errors import ConfigError, DataError, MissingDataError
 
 DATA_ENV = "PIPELINE_DATA"
 PARAMS_FILE = Path("params.yaml")
@@ -75,25 +76,56 @@ class Word2VecConfig(Section):
 T = TypeVar("T", bound=Section)
 
 
+def read_yaml(path: Path) -> object:
+    """Parse a YAML file (safe loader only); a syntax error or bad encoding is a DataError naming its line."""
+    text = read_text(path)
+    try:
+        return yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        line = exc.problem_mark.line + 1 if exc.problem_mark else None
+        raise DataError(path, line, f"invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise DataError(path, None, f"invalid YAML: {exc}") from None
+
+
 def read_params(path: Path = PARAMS_FILE) -> dict:
-    """The raw ``params.yaml`` mapping (safe YAML loader only)."""
+    """The raw ``params.yaml`` mapping."""
     if not path.exists():
         raise MissingDataError(path, "run from the project root, where params.yaml lies")
-    with open(path, encoding="utf-8") as fh:
-        raw = yaml.safe_load(fh) or {}
+    raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(path, "<root>", "must be a mapping of sections")
     return raw
 
 
 def build_section(cls: type[T], values: dict | None, source: str | Path, name: str) -> T:
-    """Validate one section's mapping into ``cls``; errors name ``section.field``."""
+    """Validate one section's mapping into ``cls``; errors name ``section.field`` and the value given."""
     try:
         return cls.model_validate(values or {})
     except ValidationError as exc:
         first = exc.errors()[0]
         field = ".".join([name, *(str(p) for p in first["loc"])])
-        raise ConfigError(source, field, first["msg"]) from None
+        raise ConfigError(source, field, _explain(cls, first)) from None
+
+
+def _explain(cls: type[Section], error: dict) -> str:
+    """pydantic's message plus what the user wrote, or the valid keys for an unknown one (most often a typo)."""
+    if error["type"] == "extra_forbidden":
+        keys = _keys_at(cls, error["loc"][:-1])
+        return "unknown key" + (f" (valid keys: {', '.join(keys)})" if keys else "")
+    return f"{error['msg']}; found {error['input']!r}"
+
+
+def _keys_at(cls: type[BaseModel], loc: tuple) -> list[str]:
+    """The field names of the (nested) section at ``loc``; empty when ``loc`` is not a section."""
+    model: type[BaseModel] = cls
+    for part in loc:
+        field = model.model_fields.get(part) if isinstance(part, str) else None
+        annotation = field.annotation if field else None
+        if not (isinstance(annotation, type) and issubclass(annotation, BaseModel)):
+            return []
+        model = annotation
+    return list(model.model_fields)
 
 
 def load_section(cls: type[T], name: str, path: Path = PARAMS_FILE) -> T:

@@ -23,3 +23,21 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(previous)
+
+
+BAD_INPUT_TALLY = pytest.StashKey[dict]()
+
+
+@pytest.fixture
+def bad_input_tally(request) -> dict:
+    """Bad-input cases passed so far, by expected outcome; printed in the terminal summary for CI logs."""
+    return request.config.stash.setdefault(BAD_INPUT_TALLY, {"error": 0, "ok": 0})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """One line saying how many bad-input cases ran, so a shrinking corpus shows in CI output."""
+    tally = config.stash.get(BAD_INPUT_TALLY, None)
+    if tally:
+        terminalreporter.write_line(
+            f"bad-input cases run: {sum(tally.values())} (errors {tally['error']}, accepted {tally['ok']})"
+        )

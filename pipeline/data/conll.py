@@ -18,12 +18,14 @@ import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TextIO
 
 from pipeline.data.tags import Invalid, Scheme, TagError, convert
-from pipeline.errors import DataError, MissingDataError
+from pipeline.data.textio import utf8_lines
+from pipeline.errors import DataError
 
 DOCSTART = "-DOCSTART-"
+MAX_SENTENCE_TOKENS = 1000  # CoNLL-2003's longest sentence has 124 tokens
 
 
 @dataclass(frozen=True)
@@ -40,40 +42,34 @@ class Sentence:
             raise ValueError(f"{self.path}:{self.line}: {len(self.words)} words but {len(self.tags)} tags")
 
 
-def _open_binary(path: Path) -> BinaryIO:
-    """Open ``path`` (gzip if it ends in ``.gz``) as bytes.
-
-    Bytes, not text: decoding line by line is what lets an undecodable byte be
-    reported at its line (a text wrapper decodes 8 KiB chunks and loses it).
-    """
-    if not path.is_file():
-        raise MissingDataError(path)
-    return gzip.open(path, "rb") if path.suffix == ".gz" else open(path, "rb")  # type: ignore[return-value]
-
-
 def _lines(path: Path) -> Iterator[tuple[int, str]]:
     """Yield ``(line_number, text)``, decoded as UTF-8, BOM and line ending removed."""
-    number = 0
-    try:
-        with _open_binary(path) as stream:
-            for number, raw in enumerate(stream, start=1):
-                try:
-                    text = raw.decode("utf-8")
-                except UnicodeDecodeError as err:
-                    raise DataError(path, number, f"not valid UTF-8 at byte {err.start + 1} of the line") from None
-                yield number, (text.removeprefix("\ufeff") if number == 1 else text).rstrip("\r\n")
-    except (gzip.BadGzipFile, EOFError) as err:
-        raise DataError(path, number + 1, f"corrupt gzip file ({err})") from None
+    for number, text in utf8_lines(path):
+        yield number, text.rstrip("\r\n")
 
 
-def _columns(path: Path, number: int, text: str, expected: int | None) -> list[str]:
-    """Split a token line and check its column count against the file's first token line."""
+def _columns(path: Path, number: int, text: str, expected: tuple[int, int] | None) -> list[str]:
+    """Split a token line and check its column count against ``expected``: (count, line) of the first token line."""
     columns = text.split()
-    if expected is not None and len(columns) != expected:
-        raise DataError(path, number, f"expected {expected} columns, found {len(columns)}")
+    if expected is not None and len(columns) != expected[0]:
+        count, first = expected
+        message = f"expected {count} columns, found {len(columns)} (line {first} has {count})"
+        raise DataError(path, number, message + _whitespace_hint(text))
     if len(columns) < 2:
-        raise DataError(path, number, f"expected at least 2 columns (word and tag), found {len(columns)}")
+        message = f"expected at least 2 columns (word and tag), found {len(columns)}"
+        raise DataError(path, number, message + _whitespace_hint(text))
     return columns
+
+
+def _whitespace_hint(text: str) -> str:
+    """Explain a column miscount on a line mixing tabs and spaces, the usual cause.
+
+    Columns are split on any whitespace, so a tab-separated file whose word
+    contains a space (``New York<TAB>B-LOC``) gains a column.
+    """
+    if "\t" in text and " " in text.strip():
+        return "; the line mixes tabs and spaces: columns are split on any whitespace, so no word may contain a space"
+    return ""
 
 
 def _sentence(
@@ -97,25 +93,47 @@ def read_conll(
     scheme: Scheme = "iob1",
     target: Scheme = "iob2",
     invalid: Invalid = "repair",
+    max_tokens: int = MAX_SENTENCE_TOKENS,
 ) -> Iterator[Sentence]:
     """Yield the sentences of a CoNLL file, tags converted from ``scheme`` to ``target``.
 
     ``-DOCSTART-`` is recognised by its first column only: the first line of
     the real ``eng.train`` (``-DOCSTART- -X- OO O``) has a malformed third one.
+    A file without a single sentence is an error, not an empty split that
+    would only fail later, far from its cause.
     """
     path = Path(path)
-    expected: int | None = None
+    expected: tuple[int, int] | None = None
     rows: list[tuple[int, str, str]] = []
+    found = False
     for number, text in _lines(path):
         if text.strip() and text.split(maxsplit=1)[0] != DOCSTART:
             columns = _columns(path, number, text, expected)
-            expected = len(columns)
+            expected = expected or (len(columns), number)
             rows.append((number, columns[0], columns[-1]))
+            _check_length(path, rows, max_tokens)
         elif rows:
             yield _sentence(path, rows, scheme, target, invalid)
-            rows = []
+            rows, found = [], True
     if rows:
         yield _sentence(path, rows, scheme, target, invalid)
+    elif not found:
+        raise DataError(path, None, "no sentences: the file is empty or holds only -DOCSTART- and blank lines")
+
+
+def _check_length(path: Path, rows: list[tuple[int, str, str]], max_tokens: int) -> None:
+    """Stop at a sentence longer than ``max_tokens``: its blank separator lines are almost surely missing.
+
+    Without this limit a file with no blank lines would be read whole into
+    one sentence, breaking the reader's bounded memory.
+    """
+    if len(rows) > max_tokens:
+        raise DataError(
+            path,
+            rows[-1][0],
+            f"the sentence starting at line {rows[0][0]} has more than {max_tokens} tokens: "
+            "are the blank lines between sentences missing?",
+        )
 
 
 def write_conll(sentences: Iterable[Sentence], path_or_stream: str | Path | TextIO, scheme: Scheme = "iob2") -> None:

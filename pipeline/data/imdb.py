@@ -9,7 +9,6 @@ malformed input as a :class:`DataError` naming ``file:line``.
 from __future__ import annotations
 
 import csv
-import gzip
 import html
 import json
 import re
@@ -17,6 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.data.textio import read_text, utf8_lines
 from pipeline.errors import DataError, MissingDataError
 
 LABELS = ("pos", "neg")
@@ -74,24 +74,27 @@ def _review(
 
 def _read_jsonl(path: Path) -> Iterator[Review]:
     """One JSON object a line; rating 0 is how the dump marks 'no rating' (unsup)."""
-    opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rt", encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
-            if not line.strip():
-                continue
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as e:
-                raise DataError(path, lineno, f"invalid JSON: {e.msg}") from None
-            if not isinstance(obj, dict):
-                raise DataError(path, lineno, "expected a JSON object")
-            missing = [key for key in ("id", "label", "text") if key not in obj]
-            if missing:
-                raise DataError(path, lineno, f"missing key(s) {', '.join(missing)}")
-            rating = obj.get("rating", 0)
-            if not isinstance(rating, int) or not 0 <= rating <= 10:
-                raise DataError(path, lineno, f"rating must be an integer 0-10, got {rating!r}")
-            yield _review(path, lineno, str(obj["id"]), obj["text"], obj["label"], rating or None)
+    for lineno, line in utf8_lines(path):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line.rstrip("\r\n"))  # so an error's column is on this line
+        except json.JSONDecodeError as e:
+            raise DataError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}") from None
+        if not isinstance(obj, dict):
+            raise DataError(path, lineno, f"expected a JSON object, found {type(obj).__name__}")
+        missing = [key for key in ("id", "label", "text") if key not in obj]
+        if missing:
+            raise DataError(path, lineno, f"missing key(s) {', '.join(missing)}")
+        yield _review(path, lineno, str(obj["id"]), obj["text"], obj["label"], _rating(path, lineno, obj))
+
+
+def _rating(path: Path, lineno: int, obj: dict) -> int | None:
+    """The 1-10 rating, or None for 0 or absent; ``true`` is refused although Python counts it as 1."""
+    rating = obj.get("rating", 0)
+    if isinstance(rating, bool) or not isinstance(rating, int) or not 0 <= rating <= 10:
+        raise DataError(path, lineno, f"rating must be an integer 0-10, got {rating!r}")
+    return rating or None
 
 
 def _read_tree(split: Path) -> Iterator[Review]:
@@ -102,7 +105,7 @@ def _read_tree(split: Path) -> Iterator[Review]:
     for label_dir in label_dirs:
         label = label_dir.name if label_dir.name in LABELS else None
         for number, rating, file in _tree_files(label_dir):
-            text = file.read_text(encoding="utf-8")
+            text = read_text(file)
             yield _review(file, None, f"{split.name}/{label_dir.name}/{number}", text, label, rating or None)
 
 
@@ -119,14 +122,33 @@ def _tree_files(label_dir: Path) -> list[tuple[int, int, Path]]:
 
 def _read_csv(path: Path) -> Iterator[Review]:
     """The Kaggle 50k layout: ``review,sentiment`` with positive/negative; it has no ratings."""
-    with open(path, encoding="utf-8", newline="") as f:
-        reader = csv.reader(f)
-        header = next(reader, None)
-        if header != _CSV_HEADER:
-            raise DataError(path, 1, f"expected columns {_CSV_HEADER}, found {header}")
-        for row_number, row in enumerate(reader, start=1):
-            if len(row) != 2:
-                raise DataError(path, reader.line_num, f"expected 2 columns, found {len(row)}")
-            text, sentiment = row
-            label = _CSV_LABELS.get(sentiment, sentiment)
-            yield _review(path, reader.line_num, f"{path.stem}/{row_number}", text, label, None)
+    rows = _csv_rows(path)
+    header = next(rows, None)
+    if header is None:
+        raise DataError(path, None, f"empty file: expected a header row {','.join(_CSV_HEADER)}")
+    if header[1] != _CSV_HEADER:
+        raise DataError(path, 1, f"expected columns {_CSV_HEADER}, found {header[1]}")
+    for row_number, (line, row) in enumerate(rows, start=1):
+        if len(row) != 2:
+            raise DataError(path, line, f"expected 2 columns, found {len(row)}: quote a review containing a comma")
+        text, sentiment = row
+        if sentiment not in _CSV_LABELS:
+            raise DataError(path, line, f"unknown label {sentiment!r} (expected 'positive' or 'negative')")
+        yield _review(path, line, f"{path.stem}/{row_number}", text, _CSV_LABELS[sentiment], None)
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
+    """``(line, row)`` for each CSV row, ``line`` being its last line (a quoted review may span several).
+
+    A ``csv.Error`` (e.g. an unclosed quote swallowing the rest of the file) is named at the line
+    where its row starts, the line to fix, not where the reader gave up.
+    """
+    reader = csv.reader(text for _, text in utf8_lines(path))
+    start = 1
+    try:
+        for row in reader:
+            yield reader.line_num, row
+            start = reader.line_num + 1
+    except csv.Error as err:
+        message = f"malformed CSV in the row starting here ({err}): is a quote left unclosed?"
+        raise DataError(path, start, message) from None

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from pipeline.atomic import atomic_open
+from pipeline.data.textio import utf8_lines
 from pipeline.errors import DataError, MissingDataError
 
 
@@ -21,12 +22,14 @@ def write_jsonl(path: Path, records: Iterable[dict]) -> int:
 
 
 def read_jsonl(path: Path) -> Iterator[dict]:
-    """Stream the objects of a JSON-lines file."""
+    """Stream the objects of a JSON-lines file; anything but an object a line is an error naming the line."""
     if not path.exists():
         raise MissingDataError(path, "run the prepare stage first (dvc repro prepare)")
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            try:
-                yield json.loads(line)
-            except json.JSONDecodeError as exc:
-                raise DataError(path, number, f"invalid JSON: {exc.msg}") from None
+    for number, line in utf8_lines(path):
+        try:
+            record = json.loads(line.rstrip("\r\n"))  # so an error's column is on this line
+        except json.JSONDecodeError as exc:
+            raise DataError(path, number, f"invalid JSON: {exc.msg} at column {exc.colno}") from None
+        if not isinstance(record, dict):
+            raise DataError(path, number, f"expected a JSON object, found {type(record).__name__}")
+        yield record

@@ -154,7 +154,7 @@ def _parse(index: int, tag: str, scheme: Scheme) -> tuple[str, str | None]:
     except TagError as err:
         raise TagError(index, err.message) from None
     if prefix not in _PREFIXES[scheme]:
-        raise TagError(index, f"tag {tag!r}: prefix {prefix!r} does not exist in {scheme}")
+        raise TagError(index, f"tag {tag!r}: prefix {prefix!r} does not exist in {scheme}: is the file in another tag scheme?")
     return prefix, label
 
 
@@ -175,6 +175,8 @@ def spans_from_tags(
     builder = _Builder(invalid, on_repair)
     step = _STEPS[scheme]
     for i, tag in enumerate(tags):
+        if tag == "O" and builder.label is None:  # the common case, a no-op in every scheme: skip parsing it
+            continue
         step(builder, i, *_parse(i, tag, scheme))
     if scheme == "bioes" and builder.label is not None:
         builder.problem(len(tags) - 1, f"entity of type {builder.label} is not closed by E-{builder.label}")

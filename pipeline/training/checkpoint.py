@@ -15,6 +15,8 @@ at any moment leaves the previous checkpoint whole and in force.
 from __future__ import annotations
 
 import json
+import pickle
+import re
 import shutil
 from pathlib import Path
 
@@ -29,6 +31,7 @@ CONFIG = "config.json"
 OPTIMIZER = "optimizer.pt"
 STATE = "state.json"
 LATEST = "latest"
+_UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")  # how torch names what weights_only refused
 
 
 def save_weights(directory: Path, model: torch.nn.Module, config: dict) -> None:
@@ -86,9 +89,23 @@ def latest_checkpoint(root: Path) -> Path | None:
 
 
 def load_checkpoint(directory: Path, model, optimizer, scheduler) -> dict:
-    """Restore model, optimiser and scheduler from ``directory``; returns the trainer state."""
+    """Restore model, optimiser and scheduler from ``directory``; returns the trainer state.
+
+    ``optimizer.pt`` is unpickled with ``weights_only=True``: a file holding
+    anything but tensors and plain containers (a tampered checkpoint that would
+    run code when loaded) is refused as a DataError naming it, never executed.
+    """
     load_weights(directory, model)
-    saved = torch.load(directory / OPTIMIZER, weights_only=True)
+    try:
+        saved = torch.load(directory / OPTIMIZER, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        found = _UNSAFE_GLOBAL.search(str(exc))
+        what = f"it references {found[1]}, not only tensors" if found else "it holds more than tensors"
+        raise DataError(
+            directory / OPTIMIZER, None,
+            f"refused to load: {what}; it was tampered with or is no checkpoint of this project: "
+            "delete the checkpoint directory and train without --resume",
+        ) from None
     optimizer.load_state_dict(saved["optimizer"])
     scheduler.load_state_dict(saved["scheduler"])
     return json.loads((directory / STATE).read_text(encoding="utf-8"))
