@@ -11,15 +11,9 @@ import pytest
 
 from pipeline.predict.sentiment import SentimentPredictor
 from pipeline.tracking.registry import promote
+from mlflow_server_util import free_port, start_server, stop
 from test_mlflow_registry import register
-from test_mlflow_tracking import (  # noqa: F401 (fixtures)
-    free_port,
-    mlflow_server,
-    sentiment_model_dir,
-    start_server,
-    stop,
-    tracking,
-)
+from test_mlflow_tracking import mlflow_server, sentiment_model_dir, tracking  # noqa: F401 (fixtures)
 
 pytestmark = pytest.mark.slow  # a scoring server starts in a subprocess: tens of seconds
 

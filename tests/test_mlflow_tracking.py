@@ -7,13 +7,7 @@ are shared with ``test_mlflow_registry.py`` and ``test_mlflow_server.py``.
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +16,7 @@ import pytest
 import torch
 from mlflow import MlflowClient
 
+from mlflow_server_util import free_port, start_mlflow_server, stop
 from pipeline.embeddings.vocab import build_vocab, embedding_matrix
 from pipeline.models.tagger import Tagger, TaggerAssets, TaggerConfig, char_alphabet
 from pipeline.tracking.logger import DvcLiveLogger, FanOutLogger, MetricsLogger, NullLogger
@@ -38,58 +33,12 @@ from pipeline.training.loop import FitResult, fit
 from pipeline.training.ner_task import NerConfig, NerTask, NerTrainConfig, tag_set
 from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
 
-SERVER_START_S = 90
 NER_SENTENCES = [
     (["EU", "rejects", "German", "call"], ["B-ORG", "O", "B-MISC", "O"]),
     (["Peter", "Blackburn", "visits", "London"], ["B-PER", "I-PER", "O", "B-LOC"]),
     (["Japan", "beat", "Syria", "in", "Paris"], ["B-LOC", "O", "B-LOC", "O", "B-LOC"]),
 ]
 REVIEWS = [(["great", "film"], "pos"), (["awful", "plot"], "neg"), (["loved", "it"], "pos"), (["boring", "film"], "neg")]
-
-
-def free_port() -> int:
-    """A localhost port nobody listens on (the OS picks it; closed again at once)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_http(url: str, process: subprocess.Popen, log: Path, timeout: float = SERVER_START_S) -> None:
-    """Poll ``url`` until it answers 200; fail with the server's log if it dies or times out."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"server exited with {process.returncode}:\n{log.read_text()[-3000:]}")
-        try:
-            with urllib.request.urlopen(url, timeout=2) as response:
-                if response.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.5)
-    pytest.fail(f"{url} not up after {timeout} s:\n{log.read_text()[-3000:]}")
-
-
-def stop(process: subprocess.Popen) -> None:
-    """SIGTERM the process group (server plus its workers), SIGKILL it if it lingers."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-
-
-def start_server(command: list[str], health_url: str, log: Path, env: dict | None = None) -> subprocess.Popen:
-    """Start ``command`` in its own process group (so :func:`stop` reaches its workers) and wait until healthy."""
-    with open(log, "wb") as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, start_new_session=True, env=env)
-    try:
-        wait_http(health_url, process, log)
-    except BaseException:
-        stop(process)
-        raise
-    return process
 
 
 _SERVER: dict[str, object] = {}  # one server per test session, however many modules use the fixture
@@ -105,13 +54,7 @@ def mlflow_server(tmp_path_factory) -> Iterator[str]:
     """
     if "uri" not in _SERVER:
         root = tmp_path_factory.mktemp("mlflow_server")
-        port = free_port()
-        command = [sys.executable, "-m", "mlflow", "server", "--backend-store-uri", f"sqlite:///{root / 'mlflow.db'}",
-                   "--artifacts-destination", str(root / "artifacts"), "--host", "127.0.0.1", "--port", str(port),
-                   "--workers", "1"]
-        uri = f"http://127.0.0.1:{port}"
-        _SERVER["process"] = start_server(command, f"{uri}/health", root / "server.log")
-        _SERVER["uri"] = uri
+        _SERVER["process"], _SERVER["uri"] = start_mlflow_server(f"sqlite:///{root / 'mlflow.db'}", root)
     yield _SERVER["uri"]
     stop(_SERVER["process"])
 
