@@ -20,6 +20,7 @@ from typing import Annotated, TextIO
 import typer
 
 from pipeline import paths
+from pipeline.atomic import atomic_open
 from pipeline.errors import DataError, MissingDataError
 from pipeline.runner import run
 
@@ -108,7 +109,7 @@ def predict(
     def go() -> None:
         predictor = NerPredictor.load(model_dir)
         records = _tag_text(predictor, source) if input_format is InputFormat.text else _tag_conll(predictor, source, scheme)
-        with open(output, "w", encoding="utf-8") if output else nullcontext(sys.stdout) as out:
+        with atomic_open(output) if output else nullcontext(sys.stdout) as out:  # bad input leaves no partial file
             for record in records:
                 _write(out, output_format, record)
 

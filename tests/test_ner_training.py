@@ -107,3 +107,45 @@ def test_random_embeddings_need_no_vectors_file(vectors):
     model, assets = build_model(cfg, RECORDS, vectors)
     assert len(assets.vocab) == assets.trainable_words
     assert 0 <= NerTask(cfg, assets, RECORDS, RECORDS).evaluate(model)["dev_f1"] <= 100
+
+
+@pytest.fixture
+def trained_dir(tmp_path, vectors):
+    """A tagger overfit on RECORDS (its model directory), for the predict command."""
+    return train(config(epochs=30), RECORDS, RECORDS, vectors, tmp_path / "ner", NullLogger()).model_dir
+
+
+def test_cli_predict_tags_text_and_conll(trained_dir, tmp_path):
+    """``w2vp ner predict``: raw text to JSON lines with character offsets, a CoNLL file to CoNLL lines."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    out = CliRunner().invoke(app, ["ner", "predict", "-", "--model-dir", str(trained_dir)], input="John Smith lives in Paris.\n")
+    assert out.exit_code == 0, out.output
+    record = json.loads(out.output.splitlines()[0])
+    assert record["tokens"][:2] == ["John", "Smith"] and len(record["tags"]) == len(record["tokens"])
+    for entity in record["entities"]:
+        assert record["text"][entity["start_char"]:entity["end_char"]] == entity["text"]
+    conll = tmp_path / "in.conll"
+    conll.write_text("John B-PER\nSmith I-PER\nlives O\n\nIBM B-ORG\n", encoding="utf-8")
+    target = tmp_path / "out.conll"
+    out = CliRunner().invoke(app, ["ner", "predict", str(conll), "-i", "conll", "-f", "conll", "-o", str(target),
+                                       "--model-dir", str(trained_dir)])
+    assert out.exit_code == 0, out.output
+    lines = target.read_text(encoding="utf-8").split("\n")
+    assert [line.split(" ")[0] for line in lines if line] == ["John", "Smith", "lives", "IBM"]
+
+
+def test_cli_predict_bad_conll_leaves_no_output_file(trained_dir, tmp_path):
+    """A malformed input is one error line naming file:line, and ``-o`` is not created half-written."""
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    bad = tmp_path / "bad.conll"
+    bad.write_text("John B-PER\nSmith X-PER\n", encoding="utf-8")
+    target = tmp_path / "out.json"
+    out = CliRunner().invoke(app, ["ner", "predict", str(bad), "-i", "conll", "-o", str(target), "--model-dir", str(trained_dir)])
+    assert out.exit_code == 1 and f"{bad}:2" in out.output
+    assert not target.exists() and not list(tmp_path.glob(".out.json.*"))

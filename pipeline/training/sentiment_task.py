@@ -18,12 +18,11 @@ from typing import Literal
 
 import numpy as np
 import torch
-import yaml
 from gensim.models import KeyedVectors
 from pydantic import Field
 
 from pipeline.atomic import write_json
-from pipeline.config import Section, build_section
+from pipeline.config import Section, build_section, read_yaml
 from pipeline.data.jsonl import read_jsonl
 from pipeline.data.tokenizer import tokenize_many
 from pipeline.embeddings import word2vec
@@ -239,4 +238,4 @@ def load_config_file(path: Path) -> SentimentConfig:
     """A ``sentiment`` section kept in its own YAML file (``configs/sentiment_full.yaml``, the presets)."""
     if not path.exists():
         raise MissingDataError(path, "expected a YAML file with the sentiment section's keys")
-    return build_section(SentimentConfig, yaml.safe_load(path.read_text(encoding="utf-8")), path, "sentiment")
+    return build_section(SentimentConfig, read_yaml(path), path, "sentiment")
