@@ -11,16 +11,22 @@ starts (:class:`TrackingUnavailableError`), because a run whose metrics are
 lost cannot be compared or registered later. ``tracking.required: false``
 in params.yaml or ``PIPELINE_MLFLOW_OPTIONAL=1`` turns that into a warning
 saying that this run is not tracked, and the stage continues untracked.
+
+Stages may run at the same time against one SQLite store (``dvc queue start
+-j 2``): the steps that race there run under :func:`store_lock`.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import subprocess
+import tempfile
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from types import TracebackType
 
@@ -64,16 +70,52 @@ def project_root() -> Path:
     return Path(os.environ.get("DVC_ROOT", ".")).resolve()
 
 
+def local_store_uri() -> str:
+    """The project's own SQLite file."""
+    return f"sqlite:///{project_root() / DB_FILE}"
+
+
 def tracking_uri() -> str:
     """``$MLFLOW_TRACKING_URI``, else the project's SQLite file."""
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_root() / DB_FILE}"
+    return os.environ.get("MLFLOW_TRACKING_URI") or local_store_uri()
 
 
 def default_artifact_location() -> str | None:
-    """``<root>/mlruns`` for the default local store; ``None`` lets a server or a team store choose."""
-    if "MLFLOW_TRACKING_URI" in os.environ:
+    """``<root>/mlruns`` for the project's own SQLite store; ``None`` lets a server or a team store choose.
+
+    Decided by the URI, not by whether ``$MLFLOW_TRACKING_URI`` is set: MLflow 3's
+    ``set_tracking_uri`` exports that variable itself, after which the store's
+    own default (``./mlruns`` of the working directory: a queued experiment's
+    temporary copy, deleted when it ends) would silently take over.
+    """
+    if tracking_uri() != local_store_uri():
         return None
     return (project_root() / ARTIFACTS_DIR).as_uri()
+
+
+@contextmanager
+def store_lock(uri: str) -> Iterator[None]:
+    """Hold an exclusive lock, across processes, on the local SQLite store ``uri`` (no-op for other stores).
+
+    Two processes opening a fresh ``mlflow.db`` together both create its tables
+    (MLflow's SQL store does so unlocked), and the second fails with ``table ...
+    already exists``; two creating the same experiment, or reading then moving
+    the champion alias, race the same way. The lock is a file in the temporary
+    directory, named after the store: never the database file itself, since
+    closing any descriptor of it would drop SQLite's own POSIX locks.
+    """
+    if not uri.startswith("sqlite:") or os.name == "nt":
+        yield
+        return
+    import fcntl
+
+    name = hashlib.sha256(uri.encode("utf-8")).hexdigest()[:16]
+    with open(Path(tempfile.gettempdir()) / f"w2v-pipeline-mlflow-{name}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def probe(uri: str, timeout: float = PROBE_TIMEOUT_S) -> None:
@@ -149,7 +191,8 @@ class MlflowLogger:
         uri = tracking_uri()
         probe(uri)
         mlflow.set_tracking_uri(uri)
-        self.experiment_id = self._experiment_id(experiment, default_artifact_location())
+        with store_lock(uri):  # the first store access creates a fresh database's tables; then the experiment
+            self.experiment_id = self._experiment_id(experiment, default_artifact_location())
         tags = run_tags(stage, data_checksums or {})
         self.run_id = mlflow.start_run(experiment_id=self.experiment_id, run_name=tags["dvc.stage"], tags=tags).info.run_id
 

@@ -20,7 +20,7 @@ from mlflow.entities.model_registry import ModelVersion
 
 from pipeline.atomic import atomic_open
 from pipeline.errors import PipelineError
-from pipeline.tracking.mlflow_logger import tracking_uri
+from pipeline.tracking.mlflow_logger import store_lock, tracking_uri
 from pipeline.tracking.pyfunc_models import METRIC_TAG, PARAM_TAG
 
 CHAMPION = "champion"
@@ -121,9 +121,18 @@ def promote(name: str, version: str | int, metric: str, higher_is_better: bool =
     """Move ``champion`` to ``version`` if it beats the champion on ``metric`` (strictly); else say why not.
 
     A tie keeps the champion: replacing a served model needs evidence that
-    the new one is better, not merely as good.
+    the new one is better, not merely as good. Reading the champion and moving
+    the alias happen under :func:`~pipeline.tracking.mlflow_logger.store_lock`,
+    so two evaluation stages running at once cannot both read the old champion
+    and the worse one win by writing last.
     """
     client = client or MlflowClient(tracking_uri())
+    with store_lock(client.tracking_uri):
+        return _promote(name, version, metric, higher_is_better, client)
+
+
+def _promote(name: str, version: str | int, metric: str, higher_is_better: bool, client: MlflowClient) -> Promotion:
+    """:func:`promote` without the lock."""
     known = {str(v.version): v for v in versions(name, client)}  # the SQL store returns ints, the REST one strs
     if str(version) not in known:
         raise RegistryError(f"{name} has no version {version} (versions: {', '.join(known)})")
