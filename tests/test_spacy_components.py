@@ -307,3 +307,18 @@ def test_package_spacy_stage(ner_model, textcat_model, tmp_path, monkeypatch):
     logged = mlflow.search_runs(experiment_names=[package_spacy.SPACY_EXPERIMENT])
     assert len(logged) == 1 and logged["metrics.ents_f"][0] == pytest.approx(metrics["ents_f"])
     assert spacy.load(tmp_path / "spacy_pipeline")("Angela Merkel visited Paris.").ents
+
+
+def test_to_disk_copies_model_files_but_not_leftover_temp_files(nlp, ner_model, tmp_path):
+    """A ``.x.tmp`` left in the model directory by a killed write is not carried into the saved pipeline,
+    and saving over an existing pipeline leaves no staging directory behind."""
+    leftover = Path(ner_model) / ".model.safetensors.abc.tmp"
+    leftover.write_bytes(b"half a file")
+    try:
+        nlp.to_disk(tmp_path / "p")
+        nlp.to_disk(tmp_path / "p")
+    finally:
+        leftover.unlink()
+    saved = tmp_path / "p" / "w2v_ner" / "model"
+    assert (saved / "model.safetensors").is_file() and not list(saved.glob(".*"))
+    assert not list((tmp_path / "p" / "w2v_ner").glob(".*"))

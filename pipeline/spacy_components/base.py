@@ -13,7 +13,9 @@ and implement ``_load_predictor``, ``predict`` and ``set_annotations``.
 
 from __future__ import annotations
 
+import os
 import shutil
+import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -41,15 +43,28 @@ def check_model_dir(component: str, path: str | Path, kind: str, files: Iterable
 
 
 def copy_model_dir(source: Path, target: Path) -> None:
-    """Replace ``target`` by a copy of the files of ``source`` (a no-op when saving a pipeline onto itself)."""
+    """Replace ``target`` by a copy of the files of ``source`` (a no-op when saving a pipeline onto itself).
+
+    The files are copied into a hidden sibling first and swapped in by
+    renames, so a crash leaves the old copy or none, never a half-copied
+    model that loads. Hidden files (``.x.tmp`` of an interrupted atomic
+    write) are not model files and are left behind.
+    """
     if target.exists() and target.resolve() == source.resolve():
         return
-    if target.exists():
-        shutil.rmtree(target)
-    target.mkdir(parents=True)
-    for file in source.iterdir():
-        if file.is_file():
-            shutil.copy2(file, target / file.name)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=target.parent, prefix=f".{target.name}.new."))
+    retired = target.parent / f"{staging.name}.old"
+    try:
+        for file in source.iterdir():
+            if file.is_file() and not file.name.startswith("."):
+                shutil.copy2(file, staging / file.name)
+        if target.exists():
+            os.replace(target, retired)
+        os.replace(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)
 
 
 def check_setting(component: str, field: str, value: Any, valid: bool, expected: str) -> None:
