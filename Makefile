@@ -28,3 +28,25 @@ test: $(STAMP)
 
 clean:
 	rm -rf outputs metrics dvclive plots .dvc/cache .dvc/tmp
+
+# Team set-up (docs/mlflow.md, "Team set-up"): one MLflow server on PostgreSQL for everyone, a shared DVC remote.
+TEAM_DIR ?= .team
+TEAM_PORT ?= 5000
+TEAM_PG_PORT ?= 5433
+TEAM_HOST ?= 127.0.0.1
+DVC_REMOTE ?= $(TEAM_DIR)/dvc-remote
+TEAM_SERVER := $(BIN)/python scripts/team_server.py
+
+.PHONY: team-up team-down dvc-remote
+
+## team-up: PostgreSQL + `mlflow server` (artifacts in $(TEAM_DIR)/artifacts); prints the MLFLOW_TRACKING_URI export
+team-up: $(STAMP)
+	$(TEAM_SERVER) start --state-dir $(TEAM_DIR) --port $(TEAM_PORT) --pg-port $(TEAM_PG_PORT) --host $(TEAM_HOST)
+
+## team-down: stops both servers; the runs, models and artifacts stay in $(TEAM_DIR)
+team-down: $(STAMP)
+	$(TEAM_SERVER) stop --state-dir $(TEAM_DIR)
+
+## dvc-remote: the default DVC remote `team`, a directory (DVC_REMOTE=...; an s3:// URL works too, see the docs)
+dvc-remote: $(STAMP)
+	PATH="$(BIN):$$PATH" dvc remote add -d -f team $(DVC_REMOTE)
