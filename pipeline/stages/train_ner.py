@@ -4,6 +4,7 @@ Reads only the ``ner`` section of params.yaml. Outputs: ``outputs/ner/model``
 (the best epoch on dev entity F1: weights, config, vocabularies),
 ``outputs/ner/checkpoints`` (the last epoch, for ``--resume``) and per-epoch
 metrics (dev F1, loss, tokens/s) in ``dvclive/ner`` for ``dvc plots`` and in the MLflow run.
+With ``ner.train.processes: N`` > 1 it re-runs itself under torchrun (:mod:`pipeline.stages.launch`).
 
     python -m pipeline.stages.train_ner [--resume]
 """
@@ -19,8 +20,8 @@ from pipeline import paths
 from pipeline.config import load_section
 from pipeline.embeddings.word2vec import VECTORS_FILE
 from pipeline.runner import run
+from pipeline.stages.launch import relaunch, tracked_stage
 from pipeline.tracking.pyfunc_models import NER_MODEL_NAME
-from pipeline.tracking.stage import stage_run
 from pipeline.training.ner_task import NerConfig, read_split, train
 
 OUT_DIR = paths.OUTPUTS / "ner"
@@ -32,8 +33,9 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="continue from outputs/ner/checkpoints")
     args = parser.parse_args()
     cfg = load_section(NerConfig, "ner")
+    relaunch(cfg.train.processes)
     torch.set_num_threads(cfg.threads)
-    with stage_run(NER_MODEL_NAME, "train_ner", LIVE_DIR, resume=args.resume) as tracked:
+    with tracked_stage(NER_MODEL_NAME, "train_ner", LIVE_DIR, args.resume) as tracked:
         result = train(cfg, read_split(paths.NER_SPLITS / "train.jsonl"), read_split(paths.NER_SPLITS / "dev.jsonl"),
                        paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs, resume=args.resume)
         tracked.tracker.log_artifact(result.model_dir)

@@ -3,6 +3,7 @@
 Outputs: ``outputs/sentiment/model`` (best dev epoch: weights, config,
 vocabulary, labels), ``outputs/sentiment/checkpoints`` (last epoch, for
 ``--resume``) and ``dvclive/sentiment`` (loss and dev accuracy per epoch).
+With ``sentiment.train.processes: N`` > 1 it re-runs itself under torchrun (:mod:`pipeline.stages.launch`).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from pipeline import paths
 from pipeline.config import load_section
 from pipeline.embeddings.word2vec import VECTORS_FILE
 from pipeline.runner import run
+from pipeline.stages.launch import relaunch, tracked_stage
 from pipeline.tracking.pyfunc_models import SENTIMENT_MODEL_NAME
-from pipeline.tracking.stage import stage_run
 from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
 
 OUT_DIR = paths.OUTPUTS / "sentiment"
@@ -28,7 +29,8 @@ def main() -> None:
     parser.add_argument("--resume", action="store_true", help="continue from outputs/sentiment/checkpoints")
     args = parser.parse_args()
     cfg = load_section(SentimentConfig, "sentiment")
-    with stage_run(SENTIMENT_MODEL_NAME, "train_sentiment", LIVE_DIR, resume=args.resume) as tracked:
+    relaunch(cfg.train.processes)
+    with tracked_stage(SENTIMENT_MODEL_NAME, "train_sentiment", LIVE_DIR, args.resume) as tracked:
         train_sentiment(cfg, paths.SENTIMENT_SPLITS, paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs, args.resume)
         tracked.tracker.log_artifact(MODEL_DIR)
 

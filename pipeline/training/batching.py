@@ -1,7 +1,9 @@
 """Length-bucketed batches: sequences of similar length share a batch, so packing wastes little.
 
 The order depends only on ``(seed, epoch)``: an epoch replayed after a
-resume sees the very same batches as the uninterrupted run.
+resume sees the very same batches as the uninterrupted run, and under
+torchrun every rank computes the same order and takes its own share of it
+(``distributed.shard``), so the shares keep the bucketing.
 """
 
 from __future__ import annotations

@@ -29,6 +29,7 @@ from pipeline.tracking.logger import MetricsLogger
 from pipeline.training.batching import bucket_batches
 from pipeline.training.checkpoint import read_config
 from pipeline.training.config import TrainConfig
+from pipeline.training.distributed import shard
 from pipeline.training.loop import FitResult, fit
 
 MONITOR = "dev_f1"
@@ -89,7 +90,7 @@ class NerTask:
 
     def batches(self, epoch: int) -> Iterator[Batch]:
         lengths = [len(tokens) for tokens, _ in self.train]
-        for ids in bucket_batches(lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch):
+        for ids in shard(bucket_batches(lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch)):
             yield encode_batch([self.train[i][0] for i in ids], self.assets, [self.train[i][1] for i in ids])
 
     def loss(self, model: Tagger, batch: Batch) -> tuple[torch.Tensor, int]:

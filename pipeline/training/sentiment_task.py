@@ -33,6 +33,7 @@ from pipeline.tracking.logger import MetricsLogger
 from pipeline.training.batching import bucket_batches
 from pipeline.training.checkpoint import CONFIG, read_config
 from pipeline.training.config import TrainConfig
+from pipeline.training.distributed import shard
 from pipeline.training.loop import FitResult, fit
 
 VOCAB_FILE = "vocab.json"
@@ -154,9 +155,9 @@ class SentimentTask:
         self.dev_y = class_indices(dev, labels, "dev split")
 
     def batches(self, epoch: int):
-        """Shuffled, length-bucketed ``(ids, lengths, targets)`` batches, fixed by ``(seed, epoch)``."""
+        """This rank's shuffled, length-bucketed ``(ids, lengths, targets)`` batches, fixed by ``(seed, epoch)``."""
         lengths = [len(s) for s in self.train_ids]
-        for batch in bucket_batches(lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch):
+        for batch in shard(bucket_batches(lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch)):
             yield (*collate([self.train_ids[i] for i in batch]), self.train_y[batch])
 
     def loss(self, model: RNNClassifier, batch) -> tuple[torch.Tensor, int]:
