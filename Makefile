@@ -24,7 +24,7 @@ run: $(STAMP)
 ## test: the safe-loading check (no unpickling loads), then the whole test suite, including `dvc repro` end to end
 test: $(STAMP)
 	$(BIN)/python scripts/check_safe_loading.py
-	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q -m "not scale"
 
 clean:
 	rm -rf outputs metrics dvclive plots .dvc/cache .dvc/tmp
@@ -50,3 +50,14 @@ team-down: $(STAMP)
 ## dvc-remote: the default DVC remote `team`, a directory (DVC_REMOTE=...; an s3:// URL works too, see the docs)
 dvc-remote: $(STAMP)
 	PATH="$(BIN):$$PATH" dvc remote add -d -f team $(DVC_REMOTE)
+
+## spark: the optional Spark extra (pyspark) in the venv, plus a JDK from Debian packages where `java` is missing
+.PHONY: spark
+spark: $(STAMP)
+	$(BIN)/pip install --quiet -e ".[spark]"
+	command -v java >/dev/null || { apt-get update && apt-get install -y default-jdk-headless; }
+
+## test-scale: the scale-out tests CI leaves out for time (Spark in local[2], the team server + DVC remote round trip)
+.PHONY: test-scale
+test-scale: spark
+	PATH="$(BIN):$$PATH" $(BIN)/python -m pytest -q -m scale

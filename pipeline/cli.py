@@ -18,6 +18,7 @@ from pipeline.cli_mlflow import mlflow_app
 from pipeline.cli_ner import ner_app
 from pipeline.cli_sentiment import sentiment_app
 from pipeline.cli_spacy import spacy_app
+from pipeline.cli_spark import spark_app
 from pipeline.config import DataConfig, load_section
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
@@ -29,6 +30,7 @@ app.add_typer(ner_app, name="ner")
 app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(spacy_app, name="spacy")
 app.add_typer(mlflow_app, name="mlflow")
+app.add_typer(spark_app, name="spark")
 
 
 @app.callback()

@@ -31,7 +31,7 @@ from mlflow_server_util import free_port
 from pipeline.tracking.team import TeamSetupError, answers, pid_alive, postgres_bin_dir, run_command
 from test_dvc_repro import _copy_repo, _dvc
 
-pytestmark = pytest.mark.slow  # two servers, four DVC stages and a push/pull in subprocesses
+pytestmark = [pytest.mark.slow, pytest.mark.scale]  # two servers, four DVC stages and a push/pull in subprocesses
 
 VENV = Path(sys.executable).parents[1]
 # The targets depend on the venv's install stamp; -o keeps make from (re)installing into the test's venv.
