@@ -13,7 +13,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -25,6 +24,7 @@ from gensim.models import KeyedVectors
 
 from pipeline.atomic import FILE_MODE, atomic_open, write_json, write_with
 from pipeline.embeddings import word2vec
+from process_util import sigkill_and_reap
 
 CHUNK = b"0123456789abcdef" * 65536  # 1 MiB
 CHUNKS = 64  # a 64 MiB file
@@ -136,12 +136,8 @@ def test_sigkill_mid_write_leaves_old_target_or_none(tmp_path, how, existed):
             assert proc.poll() is None, proc.stderr.read().decode()
             assert time.monotonic() < deadline, "the writer never got halfway"
             time.sleep(0.02)
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=TIMEOUT_S) == -signal.SIGKILL
     finally:
-        proc.kill()
-        proc.stdin.close()
-        proc.wait(timeout=TIMEOUT_S)
+        sigkill_and_reap(proc, TIMEOUT_S)
     assert (target.read_bytes() if target.exists() else None) == (old if existed else None)
     leftovers = temp_files(tmp_path)
     assert len(leftovers) == 1 and leftovers[0].startswith(".big.bin.")

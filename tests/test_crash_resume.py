@@ -21,7 +21,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -44,6 +43,7 @@ from pipeline.tracking.logger import NullLogger
 from pipeline.training import ner_task, sentiment_task
 from pipeline.training.checkpoint import WEIGHTS, latest_checkpoint, load_checkpoint
 from pipeline.training.loop import FitResult, make_optimizer, make_scheduler
+from process_util import sigkill_and_reap
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 EPOCHS, PAUSE_BATCH = 3, 3  # the child pauses before epoch 2's third batch
@@ -193,12 +193,8 @@ def run_and_kill(spec: dict, log: Path) -> None:
                                 stdout=err, stderr=err, env=env)
     try:
         wait_for(lambda: (Path(spec["out"]) / "paused").exists(), proc, log)
-        proc.send_signal(signal.SIGKILL)
-        assert proc.wait(timeout=TIMEOUT_S) == -signal.SIGKILL
     finally:
-        proc.kill()
-        proc.stdin.close()
-        proc.wait(timeout=TIMEOUT_S)
+        sigkill_and_reap(proc, TIMEOUT_S)
 
 
 def check_published_files_load(out: Path) -> None:

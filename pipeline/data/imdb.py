@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import csv
 import html
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.data.jsonl import numbered_objects
 from pipeline.data.textio import read_text, utf8_lines
 from pipeline.errors import DataError, MissingDataError
 
@@ -74,15 +74,7 @@ def _review(
 
 def _read_jsonl(path: Path) -> Iterator[Review]:
     """One JSON object a line; rating 0 is how the dump marks 'no rating' (unsup)."""
-    for lineno, line in utf8_lines(path):
-        if not line.strip():
-            continue
-        try:
-            obj = json.loads(line.rstrip("\r\n"))  # so an error's column is on this line
-        except json.JSONDecodeError as e:
-            raise DataError(path, lineno, f"invalid JSON: {e.msg} at column {e.colno}") from None
-        if not isinstance(obj, dict):
-            raise DataError(path, lineno, f"expected a JSON object, found {type(obj).__name__}")
+    for lineno, obj in numbered_objects(path):
         missing = [key for key in ("id", "label", "text") if key not in obj]
         if missing:
             raise DataError(path, lineno, f"missing key(s) {', '.join(missing)}")

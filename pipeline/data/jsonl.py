@@ -21,15 +21,23 @@ def write_jsonl(path: Path, records: Iterable[dict]) -> int:
     return count
 
 
-def read_jsonl(path: Path) -> Iterator[dict]:
-    """Stream the objects of a JSON-lines file; anything but an object a line is an error naming the line."""
-    if not path.exists():
-        raise MissingDataError(path, "run the prepare stage first (dvc repro prepare)")
+def numbered_objects(path: Path) -> Iterator[tuple[int, dict]]:
+    """``(line number, object)`` for each non-blank line; anything but a JSON object is an error naming the line."""
     for number, line in utf8_lines(path):
+        if not line.strip():
+            continue
         try:
             record = json.loads(line.rstrip("\r\n"))  # so an error's column is on this line
         except json.JSONDecodeError as exc:
             raise DataError(path, number, f"invalid JSON: {exc.msg} at column {exc.colno}") from None
         if not isinstance(record, dict):
             raise DataError(path, number, f"expected a JSON object, found {type(record).__name__}")
+        yield number, record
+
+
+def read_jsonl(path: Path) -> Iterator[dict]:
+    """Stream the objects of a prepared JSON-lines split."""
+    if not path.exists():
+        raise MissingDataError(path, "run the prepare stage first (dvc repro prepare)")
+    for _, record in numbered_objects(path):
         yield record
