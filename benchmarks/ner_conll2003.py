@@ -40,18 +40,15 @@ import tempfile
 import time
 from pathlib import Path
 
-import yaml
 
+from common import ROOT, THREAD_ENV, load_avg, ner_full_config
 from pipeline.atomic import write_json
-from pipeline.config import build_section
 from pipeline.data.conll import read_conll
 from pipeline.evaluation.ner import entity_scores
 from pipeline.tracking.logger import NullLogger
-from pipeline.training.ner_task import NerConfig, train
+from pipeline.training.ner_task import train
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "ner_conll2003.json"
-CONFIG = ROOT / "configs" / "ner_full.yaml"
 SPLITS = {"train": "eng.train.gz", "dev": "eng.testa.gz", "test": "eng.testb.gz"}
 ABLATIONS = {
     "default": {},
@@ -63,7 +60,6 @@ ABLATIONS = {
     "nochar": {"char_encoder": "none"},
 }
 RUNS = ["spacy", "project", *(f"ablation_{name}" for name in ABLATIONS)]
-THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 
 
 def peak_rss_mb() -> float:
@@ -96,11 +92,7 @@ def run_tagger(args: argparse.Namespace, name: str, overrides: dict, epochs: int
     from pipeline.predict.ner import NerPredictor
 
     torch.set_num_threads(1)
-    raw = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["ner"]
-    raw["model"] = {**raw.get("model", {}), **overrides}
-    if epochs is not None:
-        raw["train"] = {**raw.get("train", {}), "epochs": epochs}
-    cfg = build_section(NerConfig, raw, CONFIG, "ner")
+    cfg = ner_full_config(overrides, epochs)
     data = {split: read_split(args.data, split) for split in SPLITS}
     out = args.work / name
     start = time.perf_counter()
@@ -123,7 +115,7 @@ def run_tagger(args: argparse.Namespace, name: str, overrides: dict, epochs: int
         "epoch_s_max": round(max(epoch_s), 1),
         "words_per_s": round(sum(map(len, tokens)) / infer_s),
         "peak_rss_mb": round(peak_rss_mb()),
-        "load_avg_at_end": [round(x, 1) for x in os.getloadavg()],  # the 2 cores are shared: documents contention
+        "load_avg_at_end": load_avg(),
         "config": cfg.model_dump(mode="json"),
     }
 
@@ -181,7 +173,7 @@ def run_spacy(args: argparse.Namespace) -> dict:
         "cap_s": args.spacy_cap_s,
         "words_per_s": round(sum(len(d) for d in docs) / infer_s),
         "peak_rss_mb": round(peak_rss_mb()),
-        "load_avg_at_end": [round(x, 1) for x in os.getloadavg()],
+        "load_avg_at_end": load_avg(),
         "spacy_version": spacy.__version__,
         "command": " ".join(command[2:]),
     }

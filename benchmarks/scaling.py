@@ -61,43 +61,31 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from unittest import mock
 
+from common import NER_CONFIG, ROOT, THREAD_ENV, load_avg, ner_full_config, require
 from pipeline.atomic import write_json
-from pipeline.config import Word2VecConfig, build_section, load_section
+from pipeline.config import Word2VecConfig, load_section
 from pipeline.data.checksums import read_sums, verify
 from pipeline.data.conll import read_conll
 from pipeline.data.corpus import iter_lines
 from pipeline.data.imdb import read_imdb
 from pipeline.data.jsonl import write_jsonl
-from pipeline.errors import DataError, MissingDataError, PipelineError
+from pipeline.errors import DataError, PipelineError
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "scaling.json"
 SHARED = ROOT.parent / "shared" / "data"
 FULL_CORPUS = ROOT.parent / "fullrun" / "outputs" / "prepared" / "corpus.txt"
-CONFIG = ROOT / "configs" / "ner_full.yaml"
 SECTIONS = ("ddp", "spark", "w2v")
 HEADLINES = {"ddp": ["ddp2_vs_1_speedup"], "spark": ["spark2_vs_1_speedup", "nlp_pipe2_vs_1_speedup"],
              "w2v": ["w2v_time_per_token_ratio_17m_vs_1m"]}
-THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 WARMUP = 64  # reviews scored before timing
 MODEL_NAME, EXPERIMENT = "scaling-sentiment", "scaling-benchmark"
 MASTERS = ("local[1]", "local[2]")
 QUIET_MLFLOW = {"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}  # a bar per model download and Spark task
 
 
-def load_avg() -> list[float]:
-    return [round(x, 1) for x in os.getloadavg()]
-
-
 def slug(master: str) -> str:
     """``local[2]`` as ``local2``: brackets in a path are glob characters to Spark."""
     return re.sub(r"\W", "", master)
-
-
-def require(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise MissingDataError(path, what)
-    return path
 
 
 def run_child(args: argparse.Namespace, kind: str, launcher: list[str], out: Path, env: dict | None = None,
@@ -118,16 +106,13 @@ def conll_slice(path: Path, count: int | None) -> list[tuple[list[str], list[str
 def ddp_child(args: argparse.Namespace) -> None:
     """One NER training epoch in this process (a torchrun worker or a plain run); rank 0 writes the timing."""
     import torch
-    import yaml
 
     from pipeline.tracking.logger import NullLogger
     from pipeline.training import distributed
-    from pipeline.training.ner_task import NerConfig, train
+    from pipeline.training.ner_task import train
 
     torch.set_num_threads(1)
-    raw = yaml.safe_load(CONFIG.read_text(encoding="utf-8"))["ner"]
-    raw["train"] = {**raw.get("train", {}), "epochs": 1}
-    cfg = build_section(NerConfig, raw, CONFIG, "ner")
+    cfg = ner_full_config(epochs=1)
     records = conll_slice(require(args.conll_train, "CoNLL-2003 eng.train"), args.ner_sentences)
     dev = conll_slice(require(args.conll_dev, "CoNLL-2003 eng.testa"), args.ner_dev_sentences)
     with tempfile.TemporaryDirectory(prefix="scaling-ddp-") as tmp:
@@ -151,7 +136,7 @@ def run_ddp(args: argparse.Namespace) -> dict:
             runs[processes] = run
     return {"ddp2_vs_1_speedup": round(runs["2"]["sentences_per_s"] / runs["1"]["sentences_per_s"], 2),
             "sentences_per_s": {n: r["sentences_per_s"] for n, r in runs.items()}, "runs": runs,
-            "config": str(CONFIG.relative_to(ROOT)), "vectors": str(args.vectors), "epochs": 1,
+            "config": str(NER_CONFIG.relative_to(ROOT)), "vectors": str(args.vectors), "epochs": 1,
             "threads_per_process": 1, "load_avg_at_end": load_avg()}
 
 

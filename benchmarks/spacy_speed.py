@@ -43,12 +43,11 @@ from spacy.training import Example
 from threadpoolctl import threadpool_limits
 
 import pipeline.spacy_components  # noqa: F401  (registers the factories when the entry points are not installed)
+from common import ROOT, load_avg, require
 from pipeline.atomic import write_json
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
-from pipeline.errors import MissingDataError
 
-ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "spacy_speed.json"
 SHARED = ROOT.parent / "shared" / "data"
 WARMUP = 64  # documents run before timing: first-call allocations and lazy imports are not throughput
@@ -67,12 +66,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--limit", type=int, default=None, help="only the first N sentences and reviews (smoke runs)")
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
-
-
-def require(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise MissingDataError(path, what)
-    return path
 
 
 def project_pipeline(component: str, model_dir: Path) -> Language:
@@ -184,7 +177,7 @@ def main() -> None:
             "threads": 1,
             "batch_size": args.batch_size,
             "rounds": args.rounds,
-            "load_avg_at_end": [round(x, 1) for x in os.getloadavg()],
+            "load_avg_at_end": load_avg(),
             "sentences": len(records),
             "words": sum(len(tokens) for tokens, _ in records),
             "reviews": len(reviews),

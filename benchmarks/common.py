@@ -1,0 +1,42 @@
+"""What the benchmark scripts share: input checks, one thread per child, the machine's load, the full NER config.
+
+Each benchmark is run as a script (``python benchmarks/<name>.py``), so this
+module sits beside them on ``sys.path``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import yaml
+
+from pipeline.config import build_section
+from pipeline.errors import MissingDataError
+
+ROOT = Path(__file__).resolve().parents[1]
+NER_CONFIG = ROOT / "configs" / "ner_full.yaml"
+THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
+
+
+def require(path: Path, what: str) -> Path:
+    """``path``, or a MissingDataError saying what it should hold (and which command makes it)."""
+    if not path.exists():
+        raise MissingDataError(path, what)
+    return path
+
+
+def load_avg() -> list[float]:
+    """The 1, 5 and 15-minute load averages: the 2 cores are shared, and every result records how busy they were."""
+    return [round(x, 1) for x in os.getloadavg()]
+
+
+def ner_full_config(model: dict | None = None, epochs: int | None = None):
+    """The ``ner`` section of ``configs/ner_full.yaml`` with ``model`` overrides and, if given, ``epochs``."""
+    from pipeline.training.ner_task import NerConfig
+
+    raw = yaml.safe_load(NER_CONFIG.read_text(encoding="utf-8"))["ner"]
+    raw["model"] = {**raw.get("model", {}), **(model or {})}
+    if epochs is not None:
+        raw["train"] = {**raw.get("train", {}), "epochs": epochs}
+    return build_section(NerConfig, raw, NER_CONFIG, "ner")
