@@ -25,6 +25,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.atomic import write_json
 from pipeline.tracking import team
 
 
@@ -124,8 +125,8 @@ def start(args: argparse.Namespace) -> int:
         raise
     uri = team.local_url(args.host, args.port)
     postgres_pid, pg_port = cluster.postmaster()
-    state.record.write_text(json.dumps({"tracking_uri": uri, "mlflow_pid": process.pid, "postgres_pid": postgres_pid,
-                                        "postgres_port": pg_port}, indent=2) + "\n")
+    write_json(state.record, {"tracking_uri": uri, "mlflow_pid": process.pid, "postgres_pid": postgres_pid,
+                              "postgres_port": pg_port})
     print(f"export MLFLOW_TRACKING_URI={uri}")
     return 0
 

@@ -174,7 +174,7 @@ def _scatter(mask: np.ndarray, values: Sequence[int]) -> torch.Tensor:
 
 
 def _char_matrix(rows: Sequence[list[int]]) -> torch.Tensor:
-    """(N,C) character ids, right-padded with 0, filled by one vectorised assignment instead of a loop per token."""
+    """(len(rows),C) character ids, right-padded with 0, filled by one vectorised assignment, not a loop per row."""
     sizes = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
     out = np.zeros((len(rows), int(sizes.max())), dtype=np.int64)
     starts = np.repeat(np.cumsum(sizes) - sizes, sizes)  # position of each character's token start in the flat list
