@@ -16,9 +16,14 @@ def sample_root() -> Path:
     return SAMPLE
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def one_thread():
-    """Tiny tensors gain nothing from intra-op threads, and on a busy CI box the thread hand-offs dominate."""
+    """One torch thread for a whole test module (its module-scoped fixtures that train included).
+
+    Tiny tensors gain nothing from intra-op threads, and on a busy CI box the
+    thread hand-offs dominate; runs compared for exact equality (a resumed run
+    against a reference) must also use the same kernels as their child processes.
+    """
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

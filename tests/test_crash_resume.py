@@ -124,14 +124,7 @@ def child(spec: dict) -> None:
 
 # --- fixtures -------------------------------------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """One torch thread in this process too, as in the child: the reference and resumed runs must use the same kernels."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")  # as in the child: reference and resumed runs share kernels
 
 
 @pytest.fixture(scope="module")

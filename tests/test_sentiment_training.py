@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from gensim.models import KeyedVectors
 from typer.testing import CliRunner
 
@@ -51,13 +50,7 @@ def write_split(path: Path, n: int, seed: int) -> None:
             fh.write(json.dumps({"id": str(i), "tokens": review(rng, label), "label": label, "rating": rating}) + "\n")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One torch thread: tiny batches gain nothing from more, and on a busy machine threads wait on each other."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
