@@ -69,9 +69,10 @@ def peak_rss_mb() -> float:
     return max(own, children) / 1024
 
 
-def read_split(data: Path, split: str) -> list[tuple[list[str], list[str]]]:
-    """One CoNLL file as ``(tokens, IOB2 tags)``, read and repaired exactly as the ``prepare`` stage does."""
-    return [(s.words, s.tags) for s in read_conll(data / SPLITS[split], scheme="iob1", target="iob2")]
+def read_split(data: Path, split: str) -> tuple[list[tuple[list[str], list[str]]], list[int]]:
+    """One CoNLL file as ``(tokens, IOB2 tags)`` and document numbers, read and repaired as ``prepare`` does."""
+    sentences = list(read_conll(data / SPLITS[split], scheme="iob1", target="iob2"))
+    return [(s.words, s.tags) for s in sentences], [s.doc for s in sentences]
 
 
 def summarise(scores: dict) -> dict:
@@ -93,15 +94,16 @@ def run_tagger(args: argparse.Namespace, name: str, overrides: dict, epochs: int
 
     torch.set_num_threads(1)
     cfg = ner_full_config(overrides, epochs)
-    data = {split: read_split(args.data, split) for split in SPLITS}
+    split = {name: read_split(args.data, name) for name in SPLITS}
+    data, docs = {name: records for name, (records, _) in split.items()}, {name: d for name, (_, d) in split.items()}
     out = args.work / name
     start = time.perf_counter()
-    result = train(cfg, data["train"], data["dev"], args.vectors, out, NullLogger())
+    result = train(cfg, data["train"], data["dev"], args.vectors, out, NullLogger(), docs=(docs["train"], docs["dev"]))
     train_s = time.perf_counter() - start
     predictor = NerPredictor.load(result.model_dir)
     tokens = [t for t, _ in data["test"]]
     start = time.perf_counter()
-    predicted = predictor.predict_tokens(tokens)
+    predicted = predictor.predict_tokens(tokens, docs["test"])
     infer_s = time.perf_counter() - start
     epoch_s = [h["epoch_s"] for h in result.history]
     return {
@@ -142,7 +144,7 @@ def run_spacy(args: argparse.Namespace) -> dict:
 
     work = args.work / "spacy"
     work.mkdir(parents=True, exist_ok=True)
-    data = {split: read_split(args.data, split) for split in SPLITS}
+    data = {split: read_split(args.data, split)[0] for split in SPLITS}
     blank = spacy.blank("en")
     for split in ("train", "dev"):
         to_docbin(blank, data[split], work / f"{split}.spacy")

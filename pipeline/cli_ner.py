@@ -88,7 +88,7 @@ def _tag_conll(predictor, source: Path, scheme: Scheme) -> Iterator[dict]:
     if str(source) == "-":
         raise DataError(source, None, "a CoNLL input must be a file (stdin is for raw text)")
     for chunk in _chunks(read_conll(source, scheme=scheme.value, target="iob2"), BATCH_SENTENCES):
-        for sentence, tags in zip(chunk, predictor.predict_tokens([s.words for s in chunk])):
+        for sentence, tags in zip(chunk, predictor.predict_tokens([s.words for s in chunk], [s.doc for s in chunk])):
             entities = [{"text": " ".join(sentence.words[s:e]), "label": label, "start": s, "end": e}
                         for s, e, label in spans_from_tags(tags, "iob2")]
             yield {"line": sentence.line, "tokens": sentence.words, "tags": tags, "entities": entities}

@@ -48,6 +48,7 @@ class PrepareConfig(Section):
     """Tokenization and splits for the ``prepare`` stage."""
 
     sentiment_dev_fraction: float = Field(0.1, gt=0.0, lt=1.0)
+    sentiment_dev_split: Literal["id_blocks", "random"] = "id_blocks"  # id_blocks: dev holds other movies (prepare.split_dev)
     seed: int = 13
     invalid_tags: Literal["repair", "reject"] = "repair"
     word2vec_corpus: list[Literal["conll_train", "imdb_train", "imdb_unsup"]] = [

@@ -163,3 +163,15 @@ def test_write_rejects_word_with_space() -> None:
 def test_sentence_length_mismatch() -> None:
     with pytest.raises(ValueError, match="1 words but 2 tags"):
         Sentence(["a"], ["O", "O"], "mem", 1)
+
+
+def test_documents_are_numbered_from_docstart_lines(tmp_path: Path) -> None:
+    """Sentences before the first -DOCSTART- are document 0; each later -DOCSTART- with text after it starts the next."""
+    path = _write(tmp_path, "EU I-ORG\n\n-DOCSTART- O\n\n-DOCSTART- O\nPeter I-PER\n\nBonn I-LOC\n-DOCSTART- O\nRome I-LOC\n")
+    assert [(s.words, s.doc) for s in read_conll(path)] == [(["EU"], 0), (["Peter"], 1), (["Bonn"], 1), (["Rome"], 2)]
+
+
+def test_eng_testb_sample_documents() -> None:
+    sentences = list(read_conll(SAMPLE / "eng.testb.gz"))
+    docs = [s.doc for s in sentences]
+    assert docs == sorted(docs) and docs[0] == 0 and len(set(docs)) > 1

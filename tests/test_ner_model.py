@@ -151,7 +151,7 @@ def test_save_load_gives_identical_predictions(tmp_path):
 @pytest.mark.parametrize(
     "overrides",
     [{}, {"encoder": "gru"}, {"encoder": "rnn", "layers": 2}, {"char_encoder": "lstm"}, {"char_encoder": "none"},
-     {"casing": False, "bidirectional": False}, {"decoder": "softmax"}, {"char_kernel": 2}],
+     {"casing": False, "bidirectional": False}, {"decoder": "softmax"}, {"char_kernel": 2}, {"doc_context": True}],
 )
 def test_every_variant_tags_edge_case_sentences(overrides):
     predictor = NerPredictor(tagger(**overrides).eval(), assets())
@@ -160,6 +160,37 @@ def test_every_variant_tags_edge_case_sentences(overrides):
     assert [len(t) for t in tags] == [len(s) for s in sentences]
     for row in tags:
         spans_from_tags(row, "iob2", invalid="reject")
+
+
+def test_document_memory_pools_a_word_within_its_document_only():
+    """The memory is the mean state over a word's occurrences in its document, whatever else shares the batch."""
+    model = tagger(doc_context=True).eval()
+    sentences = [["Paris", "lives", "in"], ["in", "Paris"], ["Paris"]]
+    batch = encode_batch(sentences, assets(), docs=[0, 0, 1])
+    states = torch.randn(3, 3, 4)  # (B,T,H)
+    memory = model._document_memory(states, batch)
+    assert torch.allclose(memory[0, 0], (states[0, 0] + states[1, 1]) / 2)  # Paris, twice in document 0
+    assert torch.allclose(memory[1, 1], memory[0, 0])
+    assert torch.allclose(memory[0, 2], (states[0, 2] + states[1, 0]) / 2)  # in
+    assert torch.allclose(memory[2, 0], states[2, 0])  # document 1's Paris is pooled alone
+    assert torch.allclose(memory[0, 1], states[0, 1])
+    assert torch.equal(memory[1, 2], torch.zeros(4)) and torch.equal(memory[2, 1:], torch.zeros(2, 4))  # padding
+
+
+def test_doc_context_predictions_depend_on_the_document_not_the_batch():
+    predictor = NerPredictor(tagger(doc_context=True).eval(), assets(), batch_size=2)
+    sentences = [["John", "Smith"], ["Smith", "lives", "in", "Paris"], [], ["Smith", "!"], ["Berlin"]]
+    docs = [0, 0, 0, 1, 1]
+    together = predictor._tag(sentences, scored=True, docs=docs)
+    apart = predictor._tag(sentences[:3], scored=True, docs=docs[:3]) + predictor._tag(sentences[3:], scored=True, docs=docs[3:])
+    assert together == apart
+    alone = predictor._tag(sentences, scored=True, docs=None)  # each sentence its own document
+    assert alone[1][1] != together[1][1]  # Smith's memory now holds one occurrence, not two
+
+
+def test_doc_context_needs_document_ids():
+    with pytest.raises(ValueError, match="docs="):
+        tagger(doc_context=True).emissions(encode_batch(SENTENCES, assets()))
 
 
 def test_predict_text_gives_character_offsets():

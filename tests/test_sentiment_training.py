@@ -149,16 +149,37 @@ def test_labelled_csv(tmp_path) -> None:
         load_examples(tmp_path / "reviews.csv", "stars")
 
 
-def test_frozen_vectors_stay_fixed(data_dir, tmp_path) -> None:
-    words = sorted(set(POS + NEG + FILLER))
+def write_vectors(path: Path, words: list[str]) -> KeyedVectors:
     kv = KeyedVectors(vector_size=8)
     kv.add_vectors(words, np.random.default_rng(0).normal(size=(len(words), 8)).astype(np.float32))
-    kv.save_word2vec_format(str(tmp_path / "vectors.bin"), binary=True)
+    kv.save_word2vec_format(str(path), binary=True)
+    return kv
+
+
+def test_frozen_vectors_stay_fixed(data_dir, tmp_path) -> None:
+    kv = write_vectors(tmp_path / "vectors.bin", sorted(set(POS + NEG + FILLER)))
     cfg = config(model={"embeddings": "frozen"}, train={"epochs": 1})
     result = train_sentiment(cfg, data_dir, tmp_path / "vectors.bin", tmp_path / "out", NullLogger())
     predictor = SentimentPredictor.load(result.model_dir)
     row = predictor.vocab.index["great"]
     assert np.allclose(predictor.model.embedding.weight[row].detach().numpy(), kv["great"])
+
+
+def test_words_under_min_count_keep_their_vectors(tmp_path) -> None:
+    """Fine-tuning moves the frequent words only: a rare one keeps its word2vec vector, one without a vector is <unk>."""
+    for split, n, seed in (("train", 48, 1), ("dev", 16, 2)):
+        write_split(tmp_path / f"{split}.jsonl", n, seed)
+    with open(tmp_path / "train.jsonl", "a", encoding="utf-8") as fh:
+        fh.write(json.dumps({"id": "x", "tokens": ["great", "cinema", "gem"], "label": "pos", "rating": 9}) + "\n")
+    kv = write_vectors(tmp_path / "vectors.bin", sorted(set(POS + NEG + FILLER)) + ["cinema"])
+    cfg = config(model={"embeddings": "finetune"}, train={"epochs": 2}, min_count=2)
+    result = train_sentiment(cfg, tmp_path, tmp_path / "vectors.bin", tmp_path / "out", NullLogger())
+    predictor = SentimentPredictor.load(result.model_dir)
+    table = predictor.model.embedding.weight.detach().numpy()
+    assert np.allclose(table[predictor.vocab.index["cinema"]], kv["cinema"])  # seen once: not fine-tuned
+    assert not np.allclose(table[predictor.vocab.index["great"]], kv["great"])
+    assert "gem" not in predictor.vocab.index
+    assert predictor.vocab.index["cinema"] >= predictor.vocab.trained > predictor.vocab.index["great"]
 
 
 def test_vectors_of_the_wrong_size(data_dir, tmp_path) -> None:

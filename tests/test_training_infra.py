@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pipeline.atomic import atomic_open, write_json
-from pipeline.training.batching import bucket_batches
+from pipeline.training.batching import MAX_DOC_SENTENCES, bucket_batches, document_batches
 from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from pipeline.training.config import TrainConfig
 from pipeline.training.loop import make_optimizer, make_scheduler
@@ -21,6 +21,23 @@ def test_bucket_batches_cover_everything_once_and_are_deterministic():
     assert batches != bucket_batches(lengths, batch_size=16, seed=3, epoch=3)
     spread = sum(max(lengths[i] for i in b) - min(lengths[i] for i in b) for b in batches) / len(batches)
     assert spread < 5  # bucketing: lengths within a batch are close (random batches would spread ~45)
+
+
+def test_document_batches_keep_documents_whole_and_are_deterministic():
+    docs = [d for d in range(60) for _ in range(d % 7 + 1)]  # 60 documents of 1 to 7 sentences
+    batches = document_batches(docs, batch_size=10, seed=3, epoch=2)
+    assert sorted(i for b in batches for i in b) == list(range(len(docs)))
+    assert all(len(b) >= 10 for b in batches[:-1])
+    owner = {docs[i]: n for n, b in enumerate(batches) for i in b}
+    assert all(owner[docs[i]] == n for n, b in enumerate(batches) for i in b)  # no document in two batches
+    assert batches == document_batches(docs, batch_size=10, seed=3, epoch=2)
+    assert batches != document_batches(docs, batch_size=10, seed=3, epoch=3)
+    assert document_batches(docs, 10, 0, 0, shuffle=False)[0] == list(range(10))  # in order: documents 0-3
+
+
+def test_document_batches_cut_runaway_documents():
+    batches = document_batches([0] * (MAX_DOC_SENTENCES + 5), batch_size=4, seed=0, epoch=0, shuffle=False)
+    assert [len(b) for b in batches] == [MAX_DOC_SENTENCES, 5]
 
 
 def test_unshuffled_batches_are_longest_first():

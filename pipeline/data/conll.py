@@ -30,12 +30,17 @@ MAX_SENTENCE_TOKENS = 1000  # CoNLL-2003's longest sentence has 124 tokens
 
 @dataclass(frozen=True)
 class Sentence:
-    """One sentence; ``path`` and ``line`` (1-based, first token) locate it for messages."""
+    """One sentence; ``path`` and ``line`` (1-based, first token) locate it for messages.
+
+    ``doc`` numbers its document within the file (``-DOCSTART-`` lines start
+    a new one; a file without them is one document).
+    """
 
     words: list[str]
     tags: list[str]
     path: str
     line: int
+    doc: int = 0
 
     def __post_init__(self) -> None:
         if len(self.words) != len(self.tags):
@@ -73,7 +78,7 @@ def _whitespace_hint(text: str) -> str:
 
 
 def _sentence(
-    path: Path, rows: list[tuple[int, str, str]], scheme: Scheme, target: Scheme, invalid: Invalid
+    path: Path, rows: list[tuple[int, str, str]], scheme: Scheme, target: Scheme, invalid: Invalid, doc: int
 ) -> Sentence:
     """Build a sentence from ``(line, word, tag)`` rows, converting its tags to ``target``."""
     numbers = [number for number, _, _ in rows]
@@ -85,7 +90,7 @@ def _sentence(
         tags = convert([tag for _, _, tag in rows], scheme, target, invalid, warn)
     except TagError as err:
         raise DataError(path, numbers[err.index or 0], err.message) from None
-    return Sentence([word for _, word, _ in rows], tags, str(path), numbers[0])
+    return Sentence([word for _, word, _ in rows], tags, str(path), numbers[0], doc)
 
 
 def read_conll(
@@ -106,17 +111,22 @@ def read_conll(
     expected: tuple[int, int] | None = None
     rows: list[tuple[int, str, str]] = []
     found = False
+    doc, doc_has_sentences = 0, False
     for number, text in _lines(path):
-        if text.strip() and text.split(maxsplit=1)[0] != DOCSTART:
+        docstart = text.strip() and text.split(maxsplit=1)[0] == DOCSTART
+        if text.strip() and not docstart:
             columns = _columns(path, number, text, expected)
             expected = expected or (len(columns), number)
             rows.append((number, columns[0], columns[-1]))
             _check_length(path, rows, max_tokens)
-        elif rows:
-            yield _sentence(path, rows, scheme, target, invalid)
-            rows, found = [], True
+            continue
+        if rows:
+            yield _sentence(path, rows, scheme, target, invalid, doc)
+            rows, found, doc_has_sentences = [], True, True
+        if docstart and doc_has_sentences:
+            doc, doc_has_sentences = doc + 1, False
     if rows:
-        yield _sentence(path, rows, scheme, target, invalid)
+        yield _sentence(path, rows, scheme, target, invalid, doc)
     elif not found:
         raise DataError(path, None, "no sentences: the file is empty or holds only -DOCSTART- and blank lines")
 

@@ -32,6 +32,7 @@ class Vocab:
     words: list[str]
     lowercase: bool = True
     digits_to_zero: bool = True
+    trained: int | None = None  # rows [0, trained) are pad, unknown and the training words; the rest only have vectors
     index: dict[str, int] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -67,6 +68,10 @@ def build_vocab(
 
     With ``max_size`` only the most frequent training words are kept (the
     Keras-style ``num_words`` of the lecture presets) and vectors add none.
+    Training words seen fewer than ``min_count`` times are left out of the
+    training rows: with a vector they join the vector-only rows (kept at
+    their vector by :class:`~pipeline.models.embedding.SplitEmbedding`),
+    without one they map to the unknown word.
     """
     normalized = Counter()
     for token, count in counts.items():
@@ -74,10 +79,11 @@ def build_vocab(
     ranked = [w for w, c in sorted(normalized.items(), key=lambda wc: (-wc[1], wc[0])) if c >= min_count]
     if max_size is not None:
         ranked = ranked[: max_size - 2]
-    elif kv is not None:
+    trained = 2 + len(ranked)
+    if max_size is None and kv is not None:
         seen = set(ranked)
         ranked += [w for w in kv.index_to_key if w not in seen]
-    return Vocab([PAD, UNK, *ranked], lowercase, digits_to_zero)
+    return Vocab([PAD, UNK, *ranked], lowercase, digits_to_zero, trained)
 
 
 def embedding_matrix(vocab: Vocab, dim: int, kv: KeyedVectors | None, seed: int) -> tuple[np.ndarray, float]:

@@ -30,6 +30,7 @@ from torch import nn
 
 from pipeline.config import Section
 from pipeline.embeddings.vocab import PAD_ID
+from pipeline.models.embedding import SplitEmbedding
 
 Pooling = Literal["last", "max", "mean", "attention"]
 RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -88,15 +89,19 @@ class AttentionPooling(nn.Module):
 class RNNClassifier(nn.Module):
     """The classifier described by a :class:`ClassifierConfig` over a vocabulary of ``vocab_size``."""
 
-    def __init__(self, cfg: ClassifierConfig, vocab_size: int, vectors: np.ndarray | None = None) -> None:
+    def __init__(self, cfg: ClassifierConfig, vocab_size: int, vectors: np.ndarray | None = None,
+                 trainable_rows: int | None = None) -> None:
+        """``trainable_rows``: rows from there on (words without training occurrences) keep their vectors."""
         super().__init__()
         self.cfg = cfg
-        self.embedding = nn.Embedding(vocab_size, cfg.embedding_dim, padding_idx=PAD_ID)
-        if vectors is not None:
-            if vectors.shape != (vocab_size, cfg.embedding_dim):
-                raise ValueError(f"vectors have shape {vectors.shape}, expected {(vocab_size, cfg.embedding_dim)}")
-            self.embedding.weight.data.copy_(torch.from_numpy(vectors))
-        self.embedding.weight.requires_grad = cfg.embeddings != "frozen"
+        if vectors is not None and vectors.shape != (vocab_size, cfg.embedding_dim):
+            raise ValueError(f"vectors have shape {vectors.shape}, expected {(vocab_size, cfg.embedding_dim)}")
+        if vectors is None:  # nn.Embedding's own initialisation: N(0, 1), padding row zero
+            table = torch.randn(vocab_size, cfg.embedding_dim)
+            table[PAD_ID] = 0.0
+        else:
+            table = torch.from_numpy(vectors)
+        self.embedding = SplitEmbedding(table, trainable_rows or vocab_size, freeze=cfg.embeddings == "frozen")
         self.dropout = nn.Dropout(cfg.dropout)
         directions = 2 if cfg.bidirectional else 1
         inputs = [cfg.embedding_dim] + [size * directions for size in cfg.hidden_sizes[:-1]]

@@ -36,9 +36,10 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from pipeline.atomic import write_json
 from pipeline.config import Section, build_section
 from pipeline.data.tags import Scheme
-from pipeline.embeddings.vocab import PAD_ID, UNK_ID, Vocab
+from pipeline.embeddings.vocab import UNK_ID, Vocab
 from pipeline.errors import DataError, MissingDataError
 from pipeline.models.crf import constrained_crf, marginals, viterbi
+from pipeline.models.embedding import SplitEmbedding
 from pipeline.training.checkpoint import load_weights, read_config
 
 MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (U,C) padding
@@ -67,6 +68,9 @@ class TaggerConfig(Section):
     dropout: float = Field(0.5, ge=0.0, lt=1.0)
     word_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # training only: a token's word id becomes <unk> with this probability
     decoder: Literal["crf", "softmax"] = "crf"
+    # Beside each token's encoder state, the mean state of every occurrence of its word in the document: a name
+    # tagged from a clear context in one sentence informs the others (document memory, as in Akbik et al. 2019).
+    doc_context: bool = False
 
 
 class TokenIds(NamedTuple):
@@ -159,6 +163,7 @@ class Batch:
     char_rows: torch.Tensor  # (N,) long: for each real token, sentence by sentence (``mask`` order), its row of ``chars``
     lengths: torch.Tensor  # (B,) long, on CPU (pack_padded_sequence wants it there); every length ≥ 1
     tags: torch.Tensor | None  # (B,T) long
+    groups: torch.Tensor | None = None  # (N,) long: each real token's (document, lowercased word) group, with docs
 
     @property
     def mask(self) -> torch.Tensor:
@@ -184,8 +189,12 @@ def _char_matrix(rows: Sequence[list[int]]) -> torch.Tensor:
 
 
 def encode_batch(sentences: Sequence[Sequence[str]], assets: TaggerAssets,
-                 tags: Sequence[Sequence[str]] | None = None) -> Batch:
-    """Pad a batch of non-empty token lists (and their tags in ``assets.scheme``) into a :class:`Batch`."""
+                 tags: Sequence[Sequence[str]] | None = None, docs: Sequence[int] | None = None) -> Batch:
+    """Pad a batch of non-empty token lists (and their tags in ``assets.scheme``) into a :class:`Batch`.
+
+    ``docs`` (a document id per sentence) adds the token groups a
+    ``doc_context`` tagger pools over.
+    """
     lengths = [len(s) for s in sentences]
     if not sentences or min(lengths) == 0:
         raise ValueError("encode_batch needs at least one sentence and no empty sentence")
@@ -209,7 +218,15 @@ def encode_batch(sentences: Sequence[Sequence[str]], assets: TaggerAssets,
         char_rows=torch.tensor(char_rows),
         lengths=torch.tensor(lengths),
         tags=tag_ids,
+        groups=None if docs is None else _word_groups(sentences, docs),
     )
+
+
+def _word_groups(sentences: Sequence[Sequence[str]], docs: Sequence[int]) -> torch.Tensor:
+    """(N,) group ids, in ``mask`` order: tokens share one when their document and lowercased word are the same."""
+    groups: dict[tuple[int, str], int] = {}
+    return torch.tensor([groups.setdefault((doc, token.lower()), len(groups))
+                         for tokens, doc in zip(sentences, docs) for token in tokens])
 
 
 class CharCNN(nn.Module):
@@ -249,41 +266,16 @@ class CharLSTM(nn.Module):
         return torch.cat([h[0], h[1]], dim=1)
 
 
-class WordEmbedding(nn.Module):
-    """The word table, split in two: rows of training words (fine-tuned unless frozen) and rows that only have vectors.
-
-    Words that never occur in training get no gradient, so fine-tuning could
-    not change their rows anyway; keeping them in a buffer spares the
-    optimiser a dense update of the whole (often 100k-row) table every step.
-    """
-
-    def __init__(self, rows: int, trainable_rows: int, cfg: TaggerConfig, vectors: np.ndarray | None) -> None:
-        super().__init__()
-        if vectors is not None and vectors.shape != (rows, cfg.word_dim):
-            raise ValueError(f"vectors have shape {vectors.shape}, the model expects {(rows, cfg.word_dim)}")
-        table = torch.from_numpy(vectors) if vectors is not None else torch.zeros(rows, cfg.word_dim)
-        self.trainable_rows = trainable_rows
-        self.trained = nn.Embedding.from_pretrained(table[:trainable_rows].clone(), freeze=cfg.embedding == "frozen",
-                                                    padding_idx=PAD_ID)
-        self.register_buffer("fixed", table[trainable_rows:].clone())
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        # ids (B,T) → (B,T,word_dim)
-        if self.fixed.shape[0] == 0:  # random embeddings: every word is a training word
-            return self.trained(ids)
-        in_fixed = ids >= self.trainable_rows
-        trained = self.trained(ids.masked_fill(in_fixed, PAD_ID))
-        fixed = nn.functional.embedding((ids - self.trainable_rows).clamp(min=0), self.fixed)
-        return torch.where(in_fixed[..., None], fixed, trained)
-
-
 class Tagger(nn.Module):
     """BiLSTM/BiGRU/BiRNN tagger with a CRF or softmax output layer."""
 
     def __init__(self, cfg: TaggerConfig, assets: TaggerAssets, vectors: np.ndarray | None = None) -> None:
         super().__init__()
         self.cfg = cfg
-        self.words = WordEmbedding(len(assets.vocab), assets.trainable_words, cfg, vectors)
+        if vectors is not None and vectors.shape != (len(assets.vocab), cfg.word_dim):
+            raise ValueError(f"vectors have shape {vectors.shape}, the model expects {(len(assets.vocab), cfg.word_dim)}")
+        table = torch.from_numpy(vectors) if vectors is not None else torch.zeros(len(assets.vocab), cfg.word_dim)
+        self.words = SplitEmbedding(table, assets.trainable_words, freeze=cfg.embedding == "frozen")
         in_dim = cfg.word_dim
         self.casing = nn.Embedding(len(CASINGS), cfg.casing_dim, padding_idx=0) if cfg.casing else None
         in_dim += cfg.casing_dim if cfg.casing else 0
@@ -297,7 +289,8 @@ class Tagger(nn.Module):
             in_dim, cfg.hidden_size, num_layers=cfg.layers, bidirectional=cfg.bidirectional,
             batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0,
         )
-        self.out = nn.Linear(cfg.hidden_size * (2 if cfg.bidirectional else 1), len(assets.tags))
+        states = cfg.hidden_size * (2 if cfg.bidirectional else 1)
+        self.out = nn.Linear(states * (2 if cfg.doc_context else 1), len(assets.tags))
         self.crf = constrained_crf(assets.tags, assets.scheme) if cfg.decoder == "crf" else None
 
     def _char_features(self, batch: Batch, mask: torch.Tensor) -> torch.Tensor:
@@ -330,8 +323,23 @@ class Tagger(nn.Module):
             parts.append(self._char_features(batch, mask))  # (B,T,char_out)
         x = self.dropout(torch.cat(parts, dim=2))
         packed = pack_padded_sequence(x, batch.lengths, batch_first=True, enforce_sorted=False)
-        h, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])
+        h, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])  # (B,T,H)
+        if self.cfg.doc_context:
+            h = torch.cat([h, self._document_memory(h, batch)], dim=2)  # (B,T,2H)
         return self.out(self.dropout(h))  # (B,T,K)
+
+    def _document_memory(self, h: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """(B,T,H): for each real token, the mean encoder state over its group (same word, same document)."""
+        if batch.groups is None:
+            raise ValueError("a doc_context tagger needs encode_batch(..., docs=...): one document id per sentence")
+        mask = batch.mask
+        states = h[mask]  # (N,H)
+        count = int(batch.groups.max()) + 1
+        sums = states.new_zeros(count, states.shape[1]).index_add_(0, batch.groups, states)  # (G,H)
+        sizes = torch.bincount(batch.groups, minlength=count).to(states.dtype)  # (G,)
+        memory = h.new_zeros(h.shape)
+        memory[mask] = (sums / sizes[:, None])[batch.groups]
+        return memory
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean negative log-likelihood per sentence (CRF) or per token (softmax)."""

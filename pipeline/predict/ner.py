@@ -17,7 +17,7 @@ from pipeline.data.tags import Span, spans_from_tags, tags_from_spans
 from pipeline.data.tokenizer import tokenize
 from pipeline.errors import DataError
 from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch, load_tagger
-from pipeline.training.batching import bucket_batches
+from pipeline.training.batching import bucket_batches, document_batches
 
 BATCH_SIZE = 256
 
@@ -65,40 +65,57 @@ class NerPredictor:
         model, assets = load_tagger(Path(model_dir))
         return cls(model, assets, batch_size)
 
-    def predict_spans(self, sentences: Sequence[Sequence[str]]) -> list[list[Span]]:
+    def predict_spans(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[Span]]:
         """Entities of each tokenized sentence as ``(start, end, label)`` token spans.
 
-        Read straight from the model's own tag scheme: a softmax decoder can
-        emit invalid sequences, repaired as conlleval would.
+        ``docs``, a document number per sentence (consecutive sentences of a
+        document share one), is what a ``doc_context`` model pools over;
+        without it each sentence is its own document. Spans are read straight
+        from the model's own tag scheme: a softmax decoder can emit invalid
+        sequences, repaired as conlleval would.
         """
-        return [self._spans(row) for row, _ in self._tag(sentences, scored=False)]
+        return [self._spans(row) for row, _ in self._tag(sentences, scored=False, docs=docs)]
 
-    def predict_tokens(self, sentences: Sequence[Sequence[str]]) -> list[list[str]]:
+    def predict_tokens(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[str]]:
         """IOB2 tags for each tokenized sentence; an empty sentence gets an empty list."""
-        return [tags_from_spans(spans, len(tokens), "iob2") for tokens, spans in zip(sentences, self.predict_spans(sentences))]
+        spans = self.predict_spans(sentences, docs)
+        return [tags_from_spans(row, len(tokens), "iob2") for tokens, row in zip(sentences, spans)]
 
-    def predict_scored(self, sentences: Sequence[Sequence[str]]) -> list[tuple[list[str], list[float]]]:
+    def predict_scored(self, sentences: Sequence[Sequence[str]],
+                       docs: Sequence[int] | None = None) -> list[tuple[list[str], list[float]]]:
         """IOB2 tags and each tag's probability (CRF marginal, or softmax), per sentence.
 
         Costs a forward-backward pass on top of Viterbi, so ``predict_tokens`` skips it.
         """
         return [(tags_from_spans(self._spans(row), len(row), "iob2"), probs)
-                for row, probs in self._tag(sentences, scored=True)]
+                for row, probs in self._tag(sentences, scored=True, docs=docs)]
 
     def _spans(self, tag_ids: list[int]) -> list[Span]:
         return spans_from_tags([self.assets.tags[t] for t in tag_ids], self.assets.scheme, invalid="repair")
 
-    def _tag(self, sentences: Sequence[Sequence[str]], scored: bool) -> list[tuple[list[int], list[float]]]:
-        """Model-scheme tag ids (and probabilities when ``scored``) per sentence, over length-sorted batches."""
+    def _tag(self, sentences: Sequence[Sequence[str]], scored: bool,
+             docs: Sequence[int] | None) -> list[tuple[list[int], list[float]]]:
+        """Model-scheme tag ids (and probabilities when ``scored``) per sentence.
+
+        Batches are length-sorted, or whole documents for a ``doc_context`` model.
+        """
         _check_sentences(sentences)
+        if docs is not None and len(docs) != len(sentences):
+            raise DataError("input", None, f"{len(docs)} document numbers for {len(sentences)} sentences")
         results: list[tuple[list[int], list[float]]] = [([], []) for _ in sentences]
         nonempty = [i for i, s in enumerate(sentences) if s]
-        order = bucket_batches([len(sentences[i]) for i in nonempty], self.batch_size, 0, 0, shuffle=False)
+        pooled = self.model.cfg.doc_context
+        if pooled:
+            sentence_docs = [docs[i] for i in nonempty] if docs is not None else nonempty
+            order = document_batches(sentence_docs, self.batch_size, 0, 0, shuffle=False)
+        else:
+            order = bucket_batches([len(sentences[i]) for i in nonempty], self.batch_size, 0, 0, shuffle=False)
         self.model.eval()
         with torch.inference_mode():
             for batch in order:
                 ids = [nonempty[k] for k in batch]
-                encoded = encode_batch([sentences[i] for i in ids], self.assets)
+                encoded = encode_batch([sentences[i] for i in ids], self.assets,
+                                       docs=[sentence_docs[k] for k in batch] if pooled else None)
                 decoded, probs = self.model.decode_scored(encoded) if scored else (self.model.decode(encoded), None)
                 for n, (i, row) in enumerate(zip(ids, decoded)):
                     results[i] = (row, probs[n] if probs else [])

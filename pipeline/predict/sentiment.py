@@ -47,7 +47,7 @@ class SentimentPredictor:
                 raise MissingDataError(model_dir / name, "not a sentiment model directory")
         vocab = Vocab.load(model_dir / VOCAB_FILE)
         labels = json.loads((model_dir / LABELS_FILE).read_text(encoding="utf-8"))
-        model = load_weights(model_dir, RNNClassifier(cfg.model, len(vocab)))
+        model = load_weights(model_dir, RNNClassifier(cfg.model, len(vocab), trainable_rows=vocab.trained))
         return cls(model, cfg, vocab, labels)
 
     def predict_proba(self, tokens: list[list[str]], batch_size: int | None = None) -> np.ndarray:

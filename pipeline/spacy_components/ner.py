@@ -14,7 +14,9 @@ end at sentence-final punctuation, and runs longer than ``window`` tokens
 are cut into windows: a 100,000-token Doc costs time linear in its length
 and memory bounded by one batch of segments, instead of one 100,000-step
 recurrent sequence. Segments of all Docs in a ``pipe`` batch go to the
-model together, sorted by length in batches of ``batch_size`` segments.
+model together, sorted by length in batches of ``batch_size`` segments (a
+``doc_context`` model instead takes whole Docs per batch and pools each
+word's states over its Doc).
 
 With ``overwrite_ents = false`` entities already on the Doc (from an
 ``entity_ruler``, say) win: predicted ones that overlap them are dropped,
@@ -102,7 +104,8 @@ class W2VEntityRecognizer(ModelComponent):
         per_doc = [segments(doc_words, self.window) for doc_words in words]
         sentences = [[doc_words[i] for i in segment] for doc_words, doc_segments in zip(words, per_doc)
                      for segment in doc_segments]
-        spans = iter(predictor.predict_spans(sentences))
+        doc_ids = [n for n, doc_segments in enumerate(per_doc) for _ in doc_segments]  # a Doc is one document
+        spans = iter(predictor.predict_spans(sentences, doc_ids))
         return [[span for segment in doc_segments for span in doc_spans(segment, next(spans))] for doc_segments in per_doc]
 
     def set_annotations(self, docs: list[Doc], predictions: list[list[TokenSpan]]) -> None:

@@ -22,18 +22,19 @@ from pipeline.stages.train_ner import OUT_DIR
 from pipeline.tracking.pyfunc_models import NER_MODEL_NAME, log_ner_model
 from pipeline.tracking.stage import promote_if_better, stage_run
 from pipeline.training.checkpoint import read_config
-from pipeline.training.ner_task import NerConfig, read_split
+from pipeline.training.ner_task import NerConfig, read_documents, read_split
 
 
 def main() -> None:
     cfg = load_section(NerConfig, "ner")
     torch.set_num_threads(cfg.threads)
     predictor = NerPredictor.load(OUT_DIR / "model", cfg.eval_batch_size)
-    test, dev = read_split(paths.NER_SPLITS / "test.jsonl"), read_split(paths.NER_SPLITS / "dev.jsonl")
+    test_path, dev_path = paths.NER_SPLITS / "test.jsonl", paths.NER_SPLITS / "dev.jsonl"
+    test, dev = read_split(test_path), read_split(dev_path)
     tokens, gold = [t for t, _ in test], [g for _, g in test]
-    predicted = predictor.predict_tokens(tokens)
+    predicted = predictor.predict_tokens(tokens, read_documents(test_path))
     scores = entity_scores(gold, predicted)
-    dev_scores = entity_scores([g for _, g in dev], predictor.predict_tokens([t for t, _ in dev]))
+    dev_scores = entity_scores([g for _, g in dev], predictor.predict_tokens([t for t, _ in dev], read_documents(dev_path)))
     metrics = {f"test_{k}": v for k, v in scores.items()} | {"dev_f1": dev_scores["f1"]}
     write_json(paths.METRICS / "ner.json", metrics)
     write_json(OUT_DIR / "confusion.json", confusion(gold, predicted))

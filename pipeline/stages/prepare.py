@@ -1,7 +1,7 @@
 """Stage ``prepare``: verify the raw data, tokenize it, write the splits every later stage reads.
 
-Outputs (``outputs/prepared``): NER ``train/dev/test.jsonl`` (tokens + IOB2
-tags; dev = ``eng.testa``, test = ``eng.testb``), sentiment
+Outputs (``outputs/prepared``): NER ``train/dev/test.jsonl`` (tokens, IOB2
+tags and the document number; dev = ``eng.testa``, test = ``eng.testb``), sentiment
 ``train/dev/test.jsonl`` (dev carved from IMDB train, stratified and seeded:
 the test set never chooses anything) and ``corpus.txt``, the tokenized
 word2vec corpus, one sentence or review a line; ``sources.json`` records the
@@ -48,7 +48,7 @@ def prepare_ner(files: dict[str, Path], cfg: PrepareConfig) -> dict[str, int]:
         warnings.simplefilter("always")
         for split in ("train", "dev", "test"):
             sentences = read_conll(files[f"conll_{split}"], scheme="iob1", target="iob2", invalid=cfg.invalid_tags)
-            records = ({"tokens": s.words, "tags": s.tags} for s in sentences)
+            records = ({"tokens": s.words, "tags": s.tags, "doc": s.doc} for s in sentences)
             counts[f"ner_{split}"] = write_jsonl(paths.NER_SPLITS / f"{split}.jsonl", records)
     return counts
 
@@ -60,23 +60,45 @@ def tokenized(reviews: Iterable[Review]) -> Iterator[dict]:
         yield {"id": review.id, "tokens": tokens, "label": review.label, "rating": review.rating}
 
 
-def split_dev(records: list[dict], fraction: float, seed: int) -> tuple[list[dict], list[dict]]:
-    """Carve a stratified dev split off ``records`` (per label, seeded shuffle)."""
+def _id_number(record: dict) -> int | None:
+    """The number ending a review id (``train/pos/123`` → 123), or None when the id has none."""
+    tail = str(record["id"]).rsplit("/", 1)[-1]
+    return int(tail) if tail.isdigit() else None
+
+
+def split_dev(records: list[dict], fraction: float, seed: int, method: str = "id_blocks") -> tuple[list[dict], list[dict]]:
+    """Carve a stratified dev split off ``records``: per label, the last ids (``id_blocks``) or a seeded shuffle.
+
+    IMDB numbers the reviews of one movie consecutively, and its test set
+    covers other movies than train. A random dev split shares its movies with
+    train, so it rewards a model that memorises titles and names (measured:
+    dev 1.6 points above test for the BiGRU, 0.4 for TF-IDF). ``id_blocks``
+    takes each label's highest ids instead, so dev's movies are, but for the
+    one at the cut, new to that label's training reviews, as test's are.
+    Ids without a number keep their file order.
+    """
     rng = random.Random(seed)
     train, dev = [], []
     for label in sorted({r["label"] for r in records}):
         group = [r for r in records if r["label"] == label]
-        rng.shuffle(group)
-        cut = round(len(group) * fraction)
-        dev.extend(group[:cut])
-        train.extend(group[cut:])
+        if method == "random":
+            rng.shuffle(group)
+            cut = round(len(group) * fraction)
+            dev.extend(group[:cut])
+            train.extend(group[cut:])
+            continue
+        if all(_id_number(r) is not None for r in group):
+            group.sort(key=_id_number)
+        cut = len(group) - round(len(group) * fraction)
+        train.extend(group[:cut])
+        dev.extend(group[cut:])
     return train, dev
 
 
 def prepare_sentiment(files: dict[str, Path], cfg: PrepareConfig) -> tuple[dict[str, int], list[dict]]:
     """Write the sentiment splits; returns counts and the tokenized train+dev records (for the corpus)."""
     labelled = list(progress(tokenized(read_imdb(files["imdb_train"])), desc="tokenize imdb train", unit="review"))
-    train, dev = split_dev(labelled, cfg.sentiment_dev_fraction, cfg.seed)
+    train, dev = split_dev(labelled, cfg.sentiment_dev_fraction, cfg.seed, cfg.sentiment_dev_split)
     counts = {
         "sentiment_train": write_jsonl(paths.SENTIMENT_SPLITS / "train.jsonl", train),
         "sentiment_dev": write_jsonl(paths.SENTIMENT_SPLITS / "dev.jsonl", dev),

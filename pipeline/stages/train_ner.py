@@ -22,7 +22,7 @@ from pipeline.embeddings.word2vec import VECTORS_FILE
 from pipeline.runner import run
 from pipeline.stages.launch import relaunch, tracked_stage
 from pipeline.tracking.pyfunc_models import NER_MODEL_NAME
-from pipeline.training.ner_task import NerConfig, read_split, train
+from pipeline.training.ner_task import NerConfig, read_documents, read_split, train
 
 OUT_DIR = paths.OUTPUTS / "ner"
 LIVE_DIR = Path("dvclive/ner")
@@ -36,8 +36,9 @@ def main() -> None:
     relaunch(cfg.train.processes)
     torch.set_num_threads(cfg.threads)
     with tracked_stage(NER_MODEL_NAME, "train_ner", LIVE_DIR, args.resume) as tracked:
-        result = train(cfg, read_split(paths.NER_SPLITS / "train.jsonl"), read_split(paths.NER_SPLITS / "dev.jsonl"),
-                       paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs, resume=args.resume)
+        splits = [paths.NER_SPLITS / f"{name}.jsonl" for name in ("train", "dev")]
+        result = train(cfg, *map(read_split, splits), paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs,
+                       resume=args.resume, docs=tuple(map(read_documents, splits)))
         tracked.tracker.log_artifact(result.model_dir)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import random
 
 POOL_BATCHES = 50  # sort within pools of 50 batches: similar lengths, yet still shuffled across epochs
+MAX_DOC_SENTENCES = 256  # document_batches: longer documents are pooled in chunks of this many sentences (bounded memory)
 
 
 def bucket_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
@@ -27,4 +28,41 @@ def bucket_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, s
         chunk = sorted(indices[start : start + pool], key=lambda i: lengths[i])
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
+    return batches
+
+
+def document_chunks(docs: list[int], max_sentences: int) -> list[list[int]]:
+    """Sentence indices grouped by document (runs of equal ids), runs longer than ``max_sentences`` cut into chunks."""
+    chunks: list[list[int]] = []
+    current: list[int] = []
+    for index, doc in enumerate(docs):
+        if current and (doc != docs[current[-1]] or len(current) == max_sentences):
+            chunks.append(current)
+            current = []
+        current.append(index)
+    if current:
+        chunks.append(current)
+    return chunks
+
+
+def document_batches(docs: list[int], batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
+    """Batches of whole documents, for a tagger that pools over a document (``ner.model.doc_context``).
+
+    Documents (cut at :data:`MAX_DOC_SENTENCES`) are packed into a batch until
+    it holds at least ``batch_size`` sentences, so a document is never split
+    across batches; with ``shuffle`` the documents' order depends on
+    ``(seed, epoch)`` only, as in :func:`bucket_batches`.
+    """
+    chunks = document_chunks(docs, MAX_DOC_SENTENCES)
+    if shuffle:
+        random.Random(seed * 100_003 + epoch).shuffle(chunks)
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for chunk in chunks:
+        current += chunk
+        if len(current) >= batch_size:
+            batches.append(current)
+            current = []
+    if current:
+        batches.append(current)
     return batches

@@ -26,7 +26,7 @@ from pipeline.evaluation.ner import entity_scores
 from pipeline.models.tagger import Batch, Tagger, TaggerAssets, TaggerConfig, char_alphabet, encode_batch
 from pipeline.predict.ner import NerPredictor
 from pipeline.tracking.logger import MetricsLogger
-from pipeline.training.batching import bucket_batches
+from pipeline.training.batching import bucket_batches, document_batches
 from pipeline.training.checkpoint import read_config
 from pipeline.training.config import TrainConfig
 from pipeline.training.distributed import shard
@@ -56,6 +56,7 @@ class NerConfig(Section):
 
 
 Record = tuple[list[str], list[str]]
+Documents = tuple[list[int], list[int]]  # the document number of each train sentence and of each dev sentence
 
 
 def read_split(path: Path) -> list[Record]:
@@ -73,6 +74,12 @@ def read_split(path: Path) -> list[Record]:
     return records
 
 
+def read_documents(path: Path) -> list[int]:
+    """The document number of each sentence of a prepared split; each sentence alone where the field is missing."""
+    return [raw["doc"] if isinstance(raw.get("doc"), int) else -number
+            for number, raw in enumerate(read_jsonl(path), start=1)]
+
+
 def tag_set(records: list[Record], scheme: str) -> list[str]:
     """``O`` plus every prefix of ``scheme`` for each entity type in the training data."""
     types = sorted({split_tag(t)[1] for _, tags in records for t in tags if t != "O"})
@@ -83,21 +90,33 @@ def tag_set(records: list[Record], scheme: str) -> list[str]:
 class NerTask:
     """Bucketed training batches, the tagger's loss and dev entity F1."""
 
-    def __init__(self, cfg: NerConfig, assets: TaggerAssets, train: list[Record], dev: list[Record]) -> None:
+    def __init__(self, cfg: NerConfig, assets: TaggerAssets, train: list[Record], dev: list[Record],
+                 docs: Documents | None = None) -> None:
+        """``docs``: the document number of each train and dev sentence (else each sentence is its own)."""
         self.cfg, self.assets = cfg, assets
-        self.train = [(tokens, convert(tags, "iob2", cfg.tag_scheme)) for tokens, tags in train if tokens]
+        train_docs, self.dev_docs = docs or (list(range(len(train))), list(range(len(dev))))
+        kept = [i for i, (tokens, _) in enumerate(train) if tokens]
+        self.train = [(train[i][0], convert(train[i][1], "iob2", cfg.tag_scheme)) for i in kept]
+        self.train_docs = [train_docs[i] for i in kept]
         self.dev = dev
 
     def batches(self, epoch: int) -> Iterator[Batch]:
-        lengths = [len(tokens) for tokens, _ in self.train]
-        for ids in shard(bucket_batches(lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch)):
-            yield encode_batch([self.train[i][0] for i in ids], self.assets, [self.train[i][1] for i in ids])
+        """Length-bucketed sentences; whole documents per batch for a ``doc_context`` tagger."""
+        size, seed = self.cfg.train.batch_size, self.cfg.train.seed
+        if self.cfg.model.doc_context:
+            order = document_batches(self.train_docs, size, seed, epoch)
+        else:
+            order = bucket_batches([len(tokens) for tokens, _ in self.train], size, seed, epoch)
+        for ids in shard(order):
+            docs = [self.train_docs[i] for i in ids] if self.cfg.model.doc_context else None
+            yield encode_batch([self.train[i][0] for i in ids], self.assets, [self.train[i][1] for i in ids], docs)
 
     def loss(self, model: Tagger, batch: Batch) -> tuple[torch.Tensor, int]:
         return model.loss(batch), int(batch.lengths.sum())
 
     def evaluate(self, model: Tagger) -> dict[str, float]:
-        predicted = NerPredictor(model, self.assets, self.cfg.eval_batch_size).predict_tokens([t for t, _ in self.dev])
+        predictor = NerPredictor(model, self.assets, self.cfg.eval_batch_size)
+        predicted = predictor.predict_tokens([t for t, _ in self.dev], self.dev_docs)
         scores = entity_scores([tags for _, tags in self.dev], predicted)
         return {f"dev_{k}": scores[k] for k in ("precision", "recall", "f1")}
 
@@ -127,8 +146,12 @@ def build_model(cfg: NerConfig, train: list[Record], vectors_path: Path) -> tupl
 
 
 def train(cfg: NerConfig, train_records: list[Record], dev_records: list[Record], vectors_path: Path,
-          out_dir: Path, logger: MetricsLogger, resume: bool = False) -> FitResult:
-    """Train with early stopping on dev entity F1; the best model lands in ``out_dir/model``."""
+          out_dir: Path, logger: MetricsLogger, resume: bool = False, docs: Documents | None = None) -> FitResult:
+    """Train with early stopping on dev entity F1; the best model lands in ``out_dir/model``.
+
+    ``docs`` gives the train and dev sentences' document numbers, which a
+    ``doc_context`` tagger pools over.
+    """
     model, assets = build_model(cfg, train_records, vectors_path)
-    task = NerTask(cfg, assets, train_records, dev_records)
+    task = NerTask(cfg, assets, train_records, dev_records, docs)
     return fit(model, task, cfg.train, out_dir, MONITOR, cfg.model_dump(mode="json"), logger, resume)

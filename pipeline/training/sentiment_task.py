@@ -48,7 +48,7 @@ class SentimentConfig(Section):
     train: TrainConfig = TrainConfig(epochs=5, batch_size=32, patience=2)
     target: str = "label"  # record field to predict: label (pos/neg) or rating (1-10)
     max_vocab: int | None = Field(None, ge=3)  # Keras num_words: the most frequent training words only
-    min_count: int = Field(1, ge=1)
+    min_count: int = Field(1, ge=1)  # rarer training words are not fine-tuned: they keep their vector, or become <unk>
     lowercase: bool = True  # must match the word2vec normalisation when vectors are used
     digits_to_zero: bool = True
     max_len: int | None = Field(400, ge=1)  # None keeps whole reviews
@@ -202,7 +202,7 @@ def build_model(cfg: SentimentConfig, vocab: Vocab, kv: KeyedVectors | None) -> 
             "params.yaml", "sentiment.model.embedding_dim", f"is {cfg.model.embedding_dim}, the vectors have {kv.vector_size}"
         )
     matrix, _ = embedding_matrix(vocab, cfg.model.embedding_dim, kv, cfg.train.seed)
-    return RNNClassifier(cfg.model, len(vocab), matrix)
+    return RNNClassifier(cfg.model, len(vocab), matrix, vocab.trained)
 
 
 def train_sentiment(
