@@ -35,6 +35,11 @@ def test_document_batches_keep_documents_whole_and_are_deterministic():
     assert document_batches(docs, 10, 0, 0, shuffle=False)[0] == list(range(10))  # in order: documents 0-3
 
 
+def test_unshuffled_document_batches_go_longest_sentence_first():
+    batches = document_batches([0, 1, 1, 2], batch_size=2, seed=0, epoch=0, shuffle=False, lengths=[3, 1, 2, 9])
+    assert batches == [[3, 0], [1, 2]]
+
+
 def test_document_batches_cut_runaway_documents():
     batches = document_batches([0] * (MAX_DOC_SENTENCES + 5), batch_size=4, seed=0, epoch=0, shuffle=False)
     assert [len(b) for b in batches] == [MAX_DOC_SENTENCES, 5]

@@ -107,7 +107,8 @@ class NerPredictor:
         pooled = self.model.cfg.doc_context
         if pooled:
             sentence_docs = [docs[i] for i in nonempty] if docs is not None else nonempty
-            order = document_batches(sentence_docs, self.batch_size, 0, 0, shuffle=False)
+            order = document_batches(sentence_docs, self.batch_size, 0, 0, shuffle=False,
+                                     lengths=[len(sentences[i]) for i in nonempty])
         else:
             order = bucket_batches([len(sentences[i]) for i in nonempty], self.batch_size, 0, 0, shuffle=False)
         self.model.eval()

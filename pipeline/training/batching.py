@@ -45,17 +45,22 @@ def document_chunks(docs: list[int], max_sentences: int) -> list[list[int]]:
     return chunks
 
 
-def document_batches(docs: list[int], batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
+def document_batches(docs: list[int], batch_size: int, seed: int, epoch: int, shuffle: bool = True,
+                     lengths: list[int] | None = None) -> list[list[int]]:
     """Batches of whole documents, for a tagger that pools over a document (``ner.model.doc_context``).
 
     Documents (cut at :data:`MAX_DOC_SENTENCES`) are packed into a batch until
     it holds at least ``batch_size`` sentences, so a document is never split
-    across batches; with ``shuffle`` the documents' order depends on
-    ``(seed, epoch)`` only, as in :func:`bucket_batches`.
+    across batches. With ``shuffle`` the documents' order depends on
+    ``(seed, epoch)`` only, as in :func:`bucket_batches`; without it (for
+    inference) and with sentence ``lengths``, documents go longest sentence
+    first, so one-sentence documents batch as tightly as :func:`bucket_batches` does.
     """
     chunks = document_chunks(docs, MAX_DOC_SENTENCES)
     if shuffle:
         random.Random(seed * 100_003 + epoch).shuffle(chunks)
+    elif lengths is not None:
+        chunks.sort(key=lambda chunk: -max(lengths[i] for i in chunk))
     batches: list[list[int]] = []
     current: list[int] = []
     for chunk in chunks:
