@@ -75,6 +75,16 @@ def test_frozen_embeddings_get_no_gradient() -> None:
     assert tiny(embeddings="finetune").embedding.weight.requires_grad
 
 
+def test_word_dropout_trains_the_unknown_row_and_is_off_at_inference() -> None:
+    ids, lengths = collate(sequences())
+    for rate, unk_moves in ((0.0, False), (0.9, True)):
+        model = tiny(word_dropout=rate).train()
+        model(ids, lengths).sum().backward()
+        assert bool(model.embedding.trained.weight.grad[1].abs().sum() > 0) == unk_moves
+    with torch.inference_mode():
+        torch.testing.assert_close(model.eval()(ids, lengths), tiny()(ids, lengths))
+
+
 @pytest.mark.parametrize(
     ("values", "field"),
     [

@@ -47,6 +47,7 @@ class ClassifierConfig(Section):
     hidden_sizes: list[PositiveInt] = Field(default_factory=lambda: [128], min_length=1)
     bidirectional: bool = True
     dropout: float = Field(0.3, ge=0.0, lt=1.0)  # on embeddings, between layers and before the head
+    word_dropout: float = Field(0.0, ge=0.0, lt=1.0)  # training only: a token's id becomes <unk> with this probability
     # Several poolings are concatenated, e.g. [max, mean].
     pooling: list[Pooling] = Field(default_factory=lambda: ["max", "mean"], min_length=1)
     attention_dim: int = Field(64, ge=1)
@@ -101,7 +102,7 @@ class RNNClassifier(nn.Module):
             table[PAD_ID] = 0.0
         else:
             table = torch.from_numpy(vectors)
-        self.embedding = SplitEmbedding(table, trainable_rows or vocab_size, freeze=cfg.embeddings == "frozen")
+        self.embedding = SplitEmbedding(table, trainable_rows or vocab_size, cfg.embeddings == "frozen", cfg.word_dropout)
         self.dropout = nn.Dropout(cfg.dropout)
         directions = 2 if cfg.bidirectional else 1
         inputs = [cfg.embedding_dim] + [size * directions for size in cfg.hidden_sizes[:-1]]
@@ -125,7 +126,7 @@ class RNNClassifier(nn.Module):
             raise ValueError("every sequence needs at least one token (encode empty texts as [UNK])")
         mask = torch.arange(ids.shape[1]).unsqueeze(0) < lengths.unsqueeze(1)  # (B, T)
         reverse = reversal_index(lengths, ids.shape[1])  # (B, T)
-        states = self.embedding(ids)  # (B, T, E)
+        states = self.embedding(ids, mask)  # (B, T, E)
         for directions in self.layers:
             states = self.dropout(states)
             forward = directions[0](states)[0]  # (B, T, H)

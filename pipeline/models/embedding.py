@@ -14,17 +14,26 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from pipeline.embeddings.vocab import PAD_ID
+from pipeline.embeddings.vocab import PAD_ID, UNK_ID
 
 
 class SplitEmbedding(nn.Module):
-    """``table`` rows ``[0, trainable_rows)`` are a parameter (frozen with ``freeze``), the rest a buffer."""
+    """``table`` rows ``[0, trainable_rows)`` are a parameter (frozen with ``freeze``), the rest a buffer.
 
-    def __init__(self, table: torch.Tensor, trainable_rows: int, freeze: bool) -> None:
+    With ``word_dropout`` each real token's id becomes ``<unk>`` with that
+    probability in training. Every training word has its own row, so without
+    it the ``<unk>`` row would never see a gradient, yet test words without a
+    vector map to it; dropping words also makes a model lean on context (and
+    a tagger on characters and casing) instead of memorising word identities,
+    which is what unseen names and other movies' reviews need.
+    """
+
+    def __init__(self, table: torch.Tensor, trainable_rows: int, freeze: bool, word_dropout: float = 0.0) -> None:
         super().__init__()
         if not 0 < trainable_rows <= table.shape[0]:
             raise ValueError(f"trainable_rows must be in 1..{table.shape[0]}, got {trainable_rows}")
         self.trainable_rows = trainable_rows
+        self.word_dropout = word_dropout
         self.trained = nn.Embedding.from_pretrained(table[:trainable_rows].clone(), freeze=freeze, padding_idx=PAD_ID)
         self.register_buffer("fixed", table[trainable_rows:].clone())
 
@@ -33,8 +42,10 @@ class SplitEmbedding(nn.Module):
         """The whole (rows, dim) table, for inspection."""
         return torch.cat([self.trained.weight, self.fixed])
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        # ids (B,T) → (B,T,dim)
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # ids (B,T), mask (B,T) True on real tokens → (B,T,dim)
+        if self.training and self.word_dropout > 0.0:
+            ids = ids.masked_fill((torch.rand(ids.shape) < self.word_dropout) & mask, UNK_ID)
         if self.fixed.shape[0] == 0:  # every word is a training word
             return self.trained(ids)
         in_fixed = ids >= self.trainable_rows

@@ -275,7 +275,7 @@ class Tagger(nn.Module):
         if vectors is not None and vectors.shape != (len(assets.vocab), cfg.word_dim):
             raise ValueError(f"vectors have shape {vectors.shape}, the model expects {(len(assets.vocab), cfg.word_dim)}")
         table = torch.from_numpy(vectors) if vectors is not None else torch.zeros(len(assets.vocab), cfg.word_dim)
-        self.words = SplitEmbedding(table, assets.trainable_words, freeze=cfg.embedding == "frozen")
+        self.words = SplitEmbedding(table, assets.trainable_words, cfg.embedding == "frozen", cfg.word_dropout)
         in_dim = cfg.word_dim
         self.casing = nn.Embedding(len(CASINGS), cfg.casing_dim, padding_idx=0) if cfg.casing else None
         in_dim += cfg.casing_dim if cfg.casing else 0
@@ -300,23 +300,10 @@ class Tagger(nn.Module):
         out[mask] = feats
         return out
 
-    def _drop_words(self, words: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        """In training, replace word ids by ``<unk>`` at random so the unknown row is trained.
-
-        Every training word has its own row, so without this the ``<unk>``
-        row would never see a gradient, yet test words without a vector map
-        to it; dropping words also makes the tagger lean on characters and
-        casing, which is what unseen names need.
-        """
-        if not self.training or self.cfg.word_dropout == 0.0:
-            return words
-        drop = (torch.rand(words.shape) < self.cfg.word_dropout) & mask  # (B,T)
-        return words.masked_fill(drop, UNK_ID)
-
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Per-token tag scores (B,T,K)."""
         mask = batch.mask
-        parts = [self.words(self._drop_words(batch.words, mask))]  # (B,T,word_dim)
+        parts = [self.words(batch.words, mask)]  # (B,T,word_dim)
         if self.casing is not None:
             parts.append(self.casing(batch.casing))  # (B,T,casing_dim)
         if self.char_enc is not None:
