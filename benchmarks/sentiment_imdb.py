@@ -6,9 +6,9 @@ time, inference documents/s (from tokens, batched) and peak RSS. Each run
 is a child process, so its peak RSS is its own and a crash loses one run.
 
 Runs: ``baseline`` (TF-IDF word 1-2 grams + LR), ``project``
-(``configs/sentiment_full.yaml``: word2vec fine-tuned + BiLSTM), ``s4``
-(``configs/presets/s4.yaml``) and the ablations ``gru`` (BiGRU instead of
-BiLSTM) and ``frozen`` (vectors not fine-tuned), which train for
+(``configs/sentiment_full.yaml``: word2vec fine-tuned + BiGRU), ``s4``
+(``configs/presets/s4.yaml``) and the ablations ``lstm`` (BiLSTM instead of
+BiGRU) and ``frozen`` (vectors not fine-tuned), which train for
 ``--variant-epochs`` epochs; compare them with ``project`` on its dev
 accuracy after as many epochs (``dev_acc_by_epoch``).
 
@@ -53,7 +53,7 @@ from pipeline.training.sentiment_task import (
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sentiment_imdb.json"
 CONFIGS = {"project": ROOT / "configs/sentiment_full.yaml", "s4": ROOT / "configs/presets/s4.yaml"}
-VARIANTS = {"gru": {"encoder": "gru"}, "frozen": {"embeddings": "frozen"}}
+VARIANTS = {"lstm": {"encoder": "lstm"}, "frozen": {"embeddings": "frozen"}}
 RUNS = ["baseline", "project", "s4", *VARIANTS]
 
 
