@@ -14,8 +14,8 @@ Runs (each a child process, so its peak RSS is its own and a crash loses one run
   with its default settings, capped at ``--spacy-cap-s`` wall seconds (its
   best-on-dev model so far is kept when the cap stops it).
 * ablations ``frozen``, ``random``, ``gru``, ``rnn``, ``softmax``,
-  ``nochar`` and their reference ``default``: one change each to the default
-  model, trained for only ``--ablation-epochs`` epochs.
+  ``nochar``, ``nowordrop``, ``nodoc`` and their reference ``default``: one
+  change each to the default model, trained for only ``--ablation-epochs`` epochs.
 
 Every child uses one torch/BLAS thread. ``spacy`` runs in parallel with the
 others unless ``--sequential``. Results are merged into
@@ -58,6 +58,8 @@ ABLATIONS = {
     "rnn": {"encoder": "rnn"},
     "softmax": {"decoder": "softmax"},
     "nochar": {"char_encoder": "none"},
+    "nowordrop": {"word_dropout": 0.0},
+    "nodoc": {"doc_context": False},
 }
 RUNS = ["spacy", "project", *(f"ablation_{name}" for name in ABLATIONS)]
 

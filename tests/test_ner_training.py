@@ -13,7 +13,8 @@ from pipeline.config import build_section
 from pipeline.errors import ConfigError, DataError
 from pipeline.models.tagger import encode_batch
 from pipeline.tracking.logger import NullLogger
-from pipeline.training.ner_task import NerConfig, NerTask, build_model, read_split, tag_set, train
+from pipeline.predict.ner import NerPredictor
+from pipeline.training.ner_task import NerConfig, NerTask, build_model, read_documents, read_split, tag_set, train
 
 RECORDS = [
     (["John", "Smith", "lives", "in", "Paris", "."], ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]),
@@ -67,6 +68,29 @@ def test_resume_replays_the_next_epoch_exactly(tmp_path, vectors):
     assert [h["epoch"] for h in resumed.history] == [1, 2, 3]
     strip = lambda h: {k: v for k, v in h.items() if k not in ("epoch_s", "tokens_per_s")}  # noqa: E731
     assert strip(resumed.history[-1]) == strip(full.history[-1])
+
+
+def test_doc_context_tagger_trains_on_documents_and_overfits(tmp_path, vectors):
+    """Whole documents per batch in training, the dev documents in evaluation; the saved model tags like the trained one."""
+    cfg = config(epochs=40, batch_size=2)
+    cfg = cfg.model_copy(update={"model": cfg.model.model_copy(update={"doc_context": True})})
+    docs = [0, 0, 1, 1, 1]
+    task = NerTask(cfg, build_model(cfg, RECORDS, vectors)[1], RECORDS, RECORDS, (docs, docs))
+    for epoch in (1, 2):
+        batches = [list(b.groups.shape) for b in task.batches(epoch)]
+        assert sorted(n for (n,) in batches) == [9, 11]  # documents 1 and 0, whole: 9 and 11 tokens
+    result = train(cfg, RECORDS, RECORDS, vectors, tmp_path / "doc", NullLogger(), docs=(docs, docs))
+    assert result.best_score == 100.0
+    predicted = NerPredictor.load(result.model_dir).predict_tokens([t for t, _ in RECORDS], docs)
+    assert predicted == [g for _, g in RECORDS]
+
+
+def test_read_documents_numbers_each_sentence(tmp_path):
+    path = tmp_path / "dev.jsonl"
+    path.write_text('{"tokens": ["a"], "tags": ["O"], "doc": 4}\n{"tokens": ["b"], "tags": ["O"], "doc": 4}\n'
+                    '{"tokens": ["c"], "tags": ["O"]}\n{"tokens": ["d"], "tags": ["O"]}\n')
+    docs = read_documents(path)
+    assert docs[:2] == [4, 4] and len(set(docs[2:])) == 2 and not set(docs[2:]) & {4}  # no field: each alone
 
 
 def test_vocabulary_keeps_vector_only_words_untrainable(vectors):
