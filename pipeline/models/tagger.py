@@ -7,8 +7,9 @@ characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens, ``U`
     casing (B,T) ─ casing embedding ───────────┤ (B,T,casing_dim)     [casing on]
     chars (U,C) ─ char CNN or BiLSTM → scatter ─┤ (B,T,char_out)       [char_encoder ≠ none]
                                                 ▼ concat, dropout
-                      packed LSTM / GRU / RNN (bidirectional, layers) → (B,T,hidden·dirs), dropout
-                                                ▼ linear
+                      packed LSTM / GRU / RNN (bidirectional, layers) → h (B,T,H = hidden·dirs)
+                                                ▼ [doc_context] concat the mean h of the word in its document → (B,T,2H)
+                                                ▼ dropout, linear
                                         emissions (B,T,K) → CRF / softmax
 
 Vectors are lowercased (see :mod:`pipeline.embeddings.normalize`), so case
