@@ -6,8 +6,9 @@ time, inference documents/s (from tokens, batched) and peak RSS. Each run
 is a child process, so its peak RSS is its own and a crash loses one run.
 
 Runs: ``baseline`` (TF-IDF word 1-2 grams + LR), ``project``
-(``configs/sentiment_full.yaml``: word2vec fine-tuned + BiGRU), ``s4``
-(``configs/presets/s4.yaml``) and the ablations ``lstm`` (BiLSTM instead of
+(``configs/sentiment_full.yaml``: word2vec fine-tuned + BiGRU), the lecture
+presets ``s1``, ``s2``, ``s3_lstm``, ``s3_gru`` and ``s4``
+(``configs/presets/NAME.yaml``) and the ablations ``lstm`` (BiLSTM instead of
 BiGRU) and ``frozen`` (vectors not fine-tuned), which train for
 ``--variant-epochs`` epochs; compare them with ``project`` on its dev
 accuracy after as many epochs (``dev_acc_by_epoch``).
@@ -52,9 +53,10 @@ from pipeline.training.sentiment_task import (
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sentiment_imdb.json"
-CONFIGS = {"project": ROOT / "configs/sentiment_full.yaml", "s4": ROOT / "configs/presets/s4.yaml"}
+PRESETS = ("s1", "s2", "s3_lstm", "s3_gru", "s4")  # the lecture models, configs/presets/NAME.yaml
+CONFIGS = {"project": ROOT / "configs/sentiment_full.yaml"} | {name: ROOT / f"configs/presets/{name}.yaml" for name in PRESETS}
 VARIANTS = {"lstm": {"encoder": "lstm"}, "frozen": {"embeddings": "frozen"}}
-RUNS = ["baseline", "project", "s4", *VARIANTS]
+RUNS = ["baseline", "project", *PRESETS, *VARIANTS]
 
 
 def peak_rss_mb() -> float:
@@ -134,7 +136,7 @@ def child(args: argparse.Namespace) -> None:
 def summary(runs: dict) -> dict:
     """The headline keys the issue asks for, from whichever runs exist."""
     keys = {}
-    for name in ("project", "baseline", "s4", *VARIANTS):
+    for name in ("project", "baseline", *PRESETS, *VARIANTS):
         if name in runs:
             keys[f"{name}_test_acc"] = runs[name]["test_acc"]
             keys[f"{name}_train_s"] = round(runs[name]["train_s"], 1)

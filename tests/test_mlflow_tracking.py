@@ -72,10 +72,8 @@ def train_tiny_ner(out_dir: Path, logger: MetricsLogger) -> FitResult:
     cfg = NerConfig(model=TaggerConfig(embedding="random", word_dim=8, casing_dim=4, char_dim=4, char_size=4,
                                        hidden_size=8), train=NerTrainConfig(epochs=2, batch_size=2))
     vocab = build_vocab(Counter(t for tokens, _ in NER_SENTENCES for t in tokens), None, True, True)
-    # The last vocabulary row stands for a word known only from word2vec: the tagger's table of such words
-    # must not be empty (an all-trainable vocabulary fails in WordEmbedding; reported to the model's owner).
     assets = TaggerAssets(vocab, char_alphabet([t for t, _ in NER_SENTENCES]), tag_set(NER_SENTENCES, cfg.tag_scheme),
-                          cfg.tag_scheme, len(vocab) - 1)
+                          cfg.tag_scheme, len(vocab))
     torch.manual_seed(0)
     model = Tagger(cfg.model, assets, embedding_matrix(vocab, cfg.model.word_dim, None, 0)[0])
     task = NerTask(cfg, assets, NER_SENTENCES, NER_SENTENCES)
