@@ -14,7 +14,7 @@ from pipeline.errors import ConfigError, DataError
 from pipeline.models.tagger import encode_batch
 from pipeline.tracking.logger import NullLogger
 from pipeline.predict.ner import NerPredictor
-from pipeline.training.ner_task import NerConfig, NerTask, build_model, read_documents, read_split, tag_set, train
+from pipeline.training.ner_task import NerConfig, NerTask, build_model, read_split, read_split_documents, tag_set, train
 
 RECORDS = [
     (["John", "Smith", "lives", "in", "Paris", "."], ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]),
@@ -85,12 +85,16 @@ def test_doc_context_tagger_trains_on_documents_and_overfits(tmp_path, vectors):
     assert predicted == [g for _, g in RECORDS]
 
 
-def test_read_documents_numbers_each_sentence(tmp_path):
+def test_read_split_documents_numbers_each_sentence(tmp_path):
     path = tmp_path / "dev.jsonl"
     path.write_text('{"tokens": ["a"], "tags": ["O"], "doc": 4}\n{"tokens": ["b"], "tags": ["O"], "doc": 4}\n'
                     '{"tokens": ["c"], "tags": ["O"]}\n{"tokens": ["d"], "tags": ["O"]}\n')
-    docs = read_documents(path)
+    records, docs = read_split_documents(path)
+    assert records == read_split(path) and [t for t, _ in records] == [["a"], ["b"], ["c"], ["d"]]
     assert docs[:2] == [4, 4] and len(set(docs[2:])) == 2 and not set(docs[2:]) & {4}  # no field: each alone
+    path.write_text('{"tokens": ["a"], "tags": ["O"], "doc": 0}\n{"tokens": ["b"], "tags": ["O"], "doc": "x"}\n')
+    with pytest.raises(DataError, match="dev.jsonl:2: 'doc' must be an integer"):
+        read_split_documents(path)
 
 
 def test_vocabulary_keeps_vector_only_words_untrainable(vectors):

@@ -30,7 +30,7 @@ from torch import nn
 
 from pipeline.config import Section
 from pipeline.embeddings.vocab import PAD_ID
-from pipeline.models.embedding import SplitEmbedding
+from pipeline.models.embedding import SplitEmbedding, initial_table
 
 Pooling = Literal["last", "max", "mean", "attention"]
 RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
@@ -95,13 +95,7 @@ class RNNClassifier(nn.Module):
         """``trainable_rows``: rows from there on (words without training occurrences) keep their vectors."""
         super().__init__()
         self.cfg = cfg
-        if vectors is not None and vectors.shape != (vocab_size, cfg.embedding_dim):
-            raise ValueError(f"vectors have shape {vectors.shape}, expected {(vocab_size, cfg.embedding_dim)}")
-        if vectors is None:  # nn.Embedding's own initialisation: N(0, 1), padding row zero
-            table = torch.randn(vocab_size, cfg.embedding_dim)
-            table[PAD_ID] = 0.0
-        else:
-            table = torch.from_numpy(vectors)
+        table = initial_table(vectors, vocab_size, cfg.embedding_dim, random_table)
         self.embedding = SplitEmbedding(table, trainable_rows or vocab_size, cfg.embeddings == "frozen", cfg.word_dropout)
         self.dropout = nn.Dropout(cfg.dropout)
         directions = 2 if cfg.bidirectional else 1
@@ -158,6 +152,13 @@ class RNNClassifier(nn.Module):
         features = self.dropout(self.pool(*self.encode(ids, lengths)))  # (B, D × poolings)
         logits = self.head(features)  # (B, 1) or (B, C)
         return logits.squeeze(-1) if self.cfg.logits == 1 else logits
+
+
+def random_table(rows: int, dim: int) -> torch.Tensor:
+    """nn.Embedding's own initialisation: N(0, 1), the padding row zero."""
+    table = torch.randn(rows, dim)
+    table[PAD_ID] = 0.0
+    return table
 
 
 def reversal_index(lengths: torch.Tensor, total: int) -> torch.Tensor:

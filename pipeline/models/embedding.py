@@ -11,10 +11,27 @@ words at their vectors (``min_count``) instead of fitting them to the labels.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+import numpy as np
 import torch
 from torch import nn
 
 from pipeline.embeddings.vocab import PAD_ID, UNK_ID
+
+
+def initial_table(vectors: np.ndarray | None, rows: int, dim: int,
+                  init: Callable[[int, int], torch.Tensor]) -> torch.Tensor:
+    """The (rows, dim) starting table: ``vectors``, checked for shape, or ``init(rows, dim)`` when there are none.
+
+    ``init`` is only called without vectors, so a model built from vectors
+    draws nothing from the random generator for its table.
+    """
+    if vectors is None:
+        return init(rows, dim)
+    if vectors.shape != (rows, dim):
+        raise ValueError(f"vectors have shape {vectors.shape}, the model expects {(rows, dim)}")
+    return torch.from_numpy(vectors)
 
 
 class SplitEmbedding(nn.Module):

@@ -40,7 +40,7 @@ from pipeline.data.tags import Scheme
 from pipeline.embeddings.vocab import UNK_ID, Vocab
 from pipeline.errors import DataError, MissingDataError
 from pipeline.models.crf import constrained_crf, marginals, viterbi
-from pipeline.models.embedding import SplitEmbedding
+from pipeline.models.embedding import SplitEmbedding, initial_table
 from pipeline.training.checkpoint import load_weights, read_config
 
 MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (U,C) padding
@@ -273,9 +273,7 @@ class Tagger(nn.Module):
     def __init__(self, cfg: TaggerConfig, assets: TaggerAssets, vectors: np.ndarray | None = None) -> None:
         super().__init__()
         self.cfg = cfg
-        if vectors is not None and vectors.shape != (len(assets.vocab), cfg.word_dim):
-            raise ValueError(f"vectors have shape {vectors.shape}, the model expects {(len(assets.vocab), cfg.word_dim)}")
-        table = torch.from_numpy(vectors) if vectors is not None else torch.zeros(len(assets.vocab), cfg.word_dim)
+        table = initial_table(vectors, len(assets.vocab), cfg.word_dim, torch.zeros)
         self.words = SplitEmbedding(table, assets.trainable_words, cfg.embedding == "frozen", cfg.word_dropout)
         in_dim = cfg.word_dim
         self.casing = nn.Embedding(len(CASINGS), cfg.casing_dim, padding_idx=0) if cfg.casing else None

@@ -22,19 +22,19 @@ from pipeline.stages.train_ner import OUT_DIR
 from pipeline.tracking.pyfunc_models import NER_MODEL_NAME, log_ner_model
 from pipeline.tracking.stage import promote_if_better, stage_run
 from pipeline.training.checkpoint import read_config
-from pipeline.training.ner_task import NerConfig, read_documents, read_split
+from pipeline.training.ner_task import NerConfig, read_split_documents
 
 
 def main() -> None:
     cfg = load_section(NerConfig, "ner")
     torch.set_num_threads(cfg.threads)
     predictor = NerPredictor.load(OUT_DIR / "model", cfg.eval_batch_size)
-    test_path, dev_path = paths.NER_SPLITS / "test.jsonl", paths.NER_SPLITS / "dev.jsonl"
-    test, dev = read_split(test_path), read_split(dev_path)
+    (test, test_docs), (dev, dev_docs) = (read_split_documents(paths.NER_SPLITS / f"{name}.jsonl")
+                                           for name in ("test", "dev"))
     tokens, gold = [t for t, _ in test], [g for _, g in test]
-    predicted = predictor.predict_tokens(tokens, read_documents(test_path))
+    predicted = predictor.predict_tokens(tokens, test_docs)
     scores = entity_scores(gold, predicted)
-    dev_scores = entity_scores([g for _, g in dev], predictor.predict_tokens([t for t, _ in dev], read_documents(dev_path)))
+    dev_scores = entity_scores([g for _, g in dev], predictor.predict_tokens([t for t, _ in dev], dev_docs))
     metrics = {f"test_{k}": v for k, v in scores.items()} | {"dev_f1": dev_scores["f1"]}
     write_json(paths.METRICS / "ner.json", metrics)
     write_json(OUT_DIR / "confusion.json", confusion(gold, predicted))

@@ -22,7 +22,7 @@ from pipeline.embeddings.word2vec import VECTORS_FILE
 from pipeline.runner import run
 from pipeline.stages.launch import relaunch, tracked_stage
 from pipeline.tracking.pyfunc_models import NER_MODEL_NAME
-from pipeline.training.ner_task import NerConfig, read_documents, read_split, train
+from pipeline.training.ner_task import NerConfig, read_split_documents, train
 
 OUT_DIR = paths.OUTPUTS / "ner"
 LIVE_DIR = Path("dvclive/ner")
@@ -36,9 +36,10 @@ def main() -> None:
     relaunch(cfg.train.processes)
     torch.set_num_threads(cfg.threads)
     with tracked_stage(NER_MODEL_NAME, "train_ner", LIVE_DIR, args.resume) as tracked:
-        splits = [paths.NER_SPLITS / f"{name}.jsonl" for name in ("train", "dev")]
-        result = train(cfg, *map(read_split, splits), paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs,
-                       resume=args.resume, docs=tuple(map(read_documents, splits)))
+        (train_records, train_docs), (dev_records, dev_docs) = (
+            read_split_documents(paths.NER_SPLITS / f"{name}.jsonl") for name in ("train", "dev"))
+        result = train(cfg, train_records, dev_records, paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs,
+                       resume=args.resume, docs=(train_docs, dev_docs))
         tracked.tracker.log_artifact(result.model_dir)
 
 

@@ -61,23 +61,29 @@ Documents = tuple[list[int], list[int]]  # the document number of each train sen
 
 def read_split(path: Path) -> list[Record]:
     """``(tokens, IOB2 tags)`` pairs of a prepared split, checked for shape."""
-    records = []
+    return read_split_documents(path)[0]
+
+
+def read_split_documents(path: Path) -> tuple[list[Record], list[int]]:
+    """A prepared split's ``(tokens, IOB2 tags)`` pairs and each sentence's document number, read in one pass.
+
+    A sentence without a ``doc`` field (a split prepared before documents
+    were recorded) is a document of its own.
+    """
+    records, docs = [], []
     for number, raw in enumerate(read_jsonl(path), start=1):
-        tokens, tags = raw.get("tokens"), raw.get("tags")
+        tokens, tags, doc = raw.get("tokens"), raw.get("tags"), raw.get("doc", -number)
         if not isinstance(tokens, list) or not isinstance(tags, list) or len(tokens) != len(tags):
             raise DataError(path, number, "expected {'tokens': [...], 'tags': [...]} of equal length")
+        if not isinstance(doc, int) or isinstance(doc, bool):
+            raise DataError(path, number, f"'doc' must be an integer document number, got {doc!r}")
         try:
             spans_from_tags(tags, "iob2", invalid="reject")
         except TagError as err:
             raise DataError(path, number, f"invalid IOB2 tags: {err}") from None
         records.append((tokens, tags))
-    return records
-
-
-def read_documents(path: Path) -> list[int]:
-    """The document number of each sentence of a prepared split; each sentence alone where the field is missing."""
-    return [raw["doc"] if isinstance(raw.get("doc"), int) else -number
-            for number, raw in enumerate(read_jsonl(path), start=1)]
+        docs.append(doc)
+    return records, docs
 
 
 def tag_set(records: list[Record], scheme: str) -> list[str]:
@@ -137,9 +143,8 @@ def build_model(cfg: NerConfig, train: list[Record], vectors_path: Path) -> tupl
                           f"is {cfg.model.word_dim} but the vectors have {kv.vector_size} dimensions")
     counts = Counter(t for tokens, _ in train for t in tokens)
     vocab = build_vocab(counts, kv, normalisation["lowercase"], normalisation["digits_to_zero"])
-    trainable = 2 + len({vocab.normalize(t) for t in counts})  # build_vocab puts training words right after pad/unk
     assets = TaggerAssets(vocab, char_alphabet([t for t, _ in train]), tag_set(train, cfg.tag_scheme), cfg.tag_scheme,
-                          trainable)
+                          vocab.trained)
     matrix, _ = embedding_matrix(vocab, cfg.model.word_dim, kv, cfg.train.seed)
     torch.manual_seed(cfg.train.seed)
     return Tagger(cfg.model, assets, matrix), assets
