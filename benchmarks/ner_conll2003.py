@@ -40,12 +40,12 @@ import tempfile
 import time
 from pathlib import Path
 
-
 from common import ROOT, THREAD_ENV, load_avg, ner_full_config
+
 from pipeline.atomic import write_json
 from pipeline.data.conll import read_conll
 from pipeline.evaluation.ner import entity_scores
-from pipeline.tracking.logger import NullLogger
+from pipeline.training.logger import NullLogger
 from pipeline.training.ner_task import train
 
 RESULTS = ROOT / "benchmarks" / "results" / "ner_conll2003.json"

@@ -62,6 +62,7 @@ from pathlib import Path
 from unittest import mock
 
 from common import NER_CONFIG, ROOT, THREAD_ENV, load_avg, ner_full_config, require
+
 from pipeline.atomic import write_json
 from pipeline.config import Word2VecConfig, load_section
 from pipeline.data.checksums import read_sums, verify
@@ -107,8 +108,8 @@ def ddp_child(args: argparse.Namespace) -> None:
     """One NER training epoch in this process (a torchrun worker or a plain run); rank 0 writes the timing."""
     import torch
 
-    from pipeline.tracking.logger import NullLogger
     from pipeline.training import distributed
+    from pipeline.training.logger import NullLogger
     from pipeline.training.ner_task import train
 
     torch.set_num_threads(1)

@@ -38,18 +38,12 @@ import torch
 from pipeline.atomic import write_json
 from pipeline.baselines.tfidf import BaselineConfig, TfidfBaseline
 from pipeline.config import build_section
+from pipeline.data.splits import class_indices, class_labels, load_examples
 from pipeline.evaluation.sentiment import classification_metrics, score_model
 from pipeline.models.classifier import count_parameters
 from pipeline.predict.sentiment import SentimentPredictor
-from pipeline.tracking.logger import NullLogger
-from pipeline.training.sentiment_task import (
-    SentimentConfig,
-    class_indices,
-    class_labels,
-    load_config_file,
-    load_examples,
-    train_sentiment,
-)
+from pipeline.training.logger import NullLogger
+from pipeline.training.sentiment_task import SentimentConfig, load_config_file, train_sentiment
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sentiment_imdb.json"

@@ -37,13 +37,13 @@ from pathlib import Path
 
 import spacy
 import torch
+from common import ROOT, load_avg, require
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 from threadpoolctl import threadpool_limits
 
 import pipeline.spacy_components  # noqa: F401  (registers the factories when the entry points are not installed)
-from common import ROOT, load_avg, require
 from pipeline.atomic import write_json
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb

@@ -1,6 +1,9 @@
-"""Where stages read and write, relative to the project root (``dvc.yaml`` declares the same paths)."""
+"""Where stages read and write, relative to the project root (``dvc.yaml`` declares the same paths), and the
+names runs and models are registered under in MLflow."""
 
 from pathlib import Path
+
+from pipeline import model_dir
 
 OUTPUTS = Path("outputs")
 METRICS = Path("metrics")
@@ -12,7 +15,22 @@ SENTIMENT_SPLITS = PREPARED / "sentiment"
 CORPUS = PREPARED / "corpus.txt"
 SOURCES = PREPARED / "sources.json"
 WORD2VEC = OUTPUTS / "word2vec"
-VECTORS_FILE = "vectors.bin"  # inside any word2vec output directory
+VECTORS = WORD2VEC / model_dir.VECTORS
+
+NER_OUT = OUTPUTS / "ner"  # model/, checkpoints/, report.html, confusion.json
+NER_MODEL = NER_OUT / "model"
+SENTIMENT_OUT = OUTPUTS / "sentiment"  # model/, checkpoints/
+SENTIMENT_MODEL = SENTIMENT_OUT / "model"
+BASELINE = OUTPUTS / "baseline"
+SPACY_PIPELINE = Path("spacy_pipeline")
+NER_LIVE = Path("dvclive/ner")
+SENTIMENT_LIVE = Path("dvclive/sentiment")
+SENTIMENT_PLOTS = PLOTS / "sentiment"
+
+NER_MODEL_NAME = "w2v-ner"  # registered model, and the experiment of its training and evaluation runs
+SENTIMENT_MODEL_NAME = "w2v-sentiment"
+BASELINE_EXPERIMENT = "tfidf-baseline"
+SPACY_EXPERIMENT = "spacy-pipeline"  # each assembled pipeline, as an artifact
 
 CONLL_FILES = {"train": "conll2003/eng.train.gz", "dev": "conll2003/eng.testa.gz", "test": "conll2003/eng.testb.gz"}
 IMDB_FILES = {"train": "aclimdb/train.jsonl.gz", "test": "aclimdb/test.jsonl.gz", "unsup": "aclimdb/unsup.jsonl.gz"}

@@ -11,7 +11,7 @@ log, socket), ``artifacts/`` (the artifact root the server proxies),
 cluster) and ``team.json`` (PIDs and URI of the running pair). ``start``
 prints the ``export MLFLOW_TRACKING_URI=…`` line for the shell; it is a no-op
 when both servers already run. The cluster functions are
-``pipeline/tracking/team.py``'s, which the tests use too.
+``pipeline/ops/team.py``'s, which the tests use too.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from pipeline.atomic import write_json
-from pipeline.tracking import team
+from pipeline.ops import team
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Shared by the SQLite-backed tracking server (``test_mlflow_tracking.py``), the
 PostgreSQL-backed one (``test_mlflow_postgres.py``) and the REST scoring server
 (``test_mlflow_server.py``): only the command and the health URL differ. The
-work is done by ``pipeline/tracking/team.py``, which ``scripts/team_server.py``
+work is done by ``pipeline/ops/team.py``, which ``scripts/team_server.py``
 uses too; here its errors become test failures carrying the server's log.
 """
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.tracking import team
-from pipeline.tracking.team import free_port, stop  # noqa: F401 (re-exported for the tests)
+from pipeline.ops import team
+from pipeline.ops.team import free_port, stop  # noqa: F401 (re-exported for the tests)
 
 
 @contextmanager

@@ -21,10 +21,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from gensim.models import KeyedVectors
+from process_util import sigkill_and_reap
 
 from pipeline.atomic import FILE_MODE, atomic_open, write_json, write_with
 from pipeline.embeddings import word2vec
-from process_util import sigkill_and_reap
 
 CHUNK = b"0123456789abcdef" * 65536  # 1 MiB
 CHUNKS = 64  # a 64 MiB file

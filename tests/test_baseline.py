@@ -9,9 +9,10 @@ import zipfile
 import numpy as np
 import pytest
 
-from pipeline.baselines.tfidf import WEIGHTS_FILE, BaselineConfig, TfidfBaseline
+from pipeline.baselines.tfidf import BaselineConfig, TfidfBaseline
 from pipeline.config import build_section
 from pipeline.errors import ConfigError, MissingDataError
+from pipeline.model_dir import BASELINE_WEIGHTS
 
 LABELS = ["neg", "pos"]
 
@@ -48,9 +49,9 @@ def test_fits_and_chooses_c_on_dev(fitted) -> None:
 def test_save_load_identical_without_pickle(fitted, tmp_path) -> None:
     model, _ = fitted
     model.save(tmp_path)
-    with zipfile.ZipFile(tmp_path / WEIGHTS_FILE) as npz:
+    with zipfile.ZipFile(tmp_path / BASELINE_WEIGHTS) as npz:
         assert all(name.endswith(".npy") for name in npz.namelist())
-    with np.load(tmp_path / WEIGHTS_FILE, allow_pickle=False) as arrays:
+    with np.load(tmp_path / BASELINE_WEIGHTS, allow_pickle=False) as arrays:
         assert {"idf", "coef", "intercept", "classes", "C"} <= set(arrays.files)
     assert json.loads((tmp_path / "labels.json").read_text()) == LABELS
     test, _ = corpus(20, 3)

@@ -21,10 +21,10 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
-
-from pipeline.tracking.pyfunc_models import NER_MODEL_NAME
-from pipeline.training.checkpoint import read_config
 from test_dvc_repro import _copy_repo
+
+from pipeline.model_dir import read_config
+from pipeline.paths import NER_MODEL_NAME
 
 DVC_TIMEOUT_S = 600
 TINY = {  # params.yaml of the copy: seconds per stage instead of minutes

@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from process_util import sigkill_and_reap
 from safetensors.torch import load_file
 
 from pipeline.config import Word2VecConfig
@@ -39,11 +40,11 @@ from pipeline.data.jsonl import write_jsonl
 from pipeline.data.tokenizer import tokenize_many
 from pipeline.embeddings import word2vec
 from pipeline.embeddings.vocab import build_vocab
-from pipeline.tracking.logger import NullLogger
+from pipeline.model_dir import WEIGHTS
 from pipeline.training import ner_task, sentiment_task
-from pipeline.training.checkpoint import WEIGHTS, latest_checkpoint, load_checkpoint
+from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint
+from pipeline.training.logger import NullLogger
 from pipeline.training.loop import FitResult, make_optimizer, make_scheduler
-from process_util import sigkill_and_reap
 
 SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 EPOCHS, PAUSE_BATCH = 3, 3  # the child pauses before epoch 2's third batch

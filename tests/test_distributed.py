@@ -33,8 +33,8 @@ import pytest
 import torch
 
 from pipeline.data.conll import read_conll
-from pipeline.tracking.logger import NullLogger
 from pipeline.training import distributed
+from pipeline.training.logger import NullLogger
 from pipeline.training.loop import fit
 from pipeline.training.ner_task import MONITOR, NerConfig, NerTask, build_model
 from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
@@ -205,7 +205,9 @@ def test_shards_are_disjoint_equal_and_keep_the_order(monkeypatch):
 
 
 def test_processes_param_relaunches_the_stage_under_torchrun(monkeypatch):
-    from pipeline.stages import launch  # imports MLflow: kept out of the module, which every torchrun worker imports
+    from pipeline.stages import (
+        launch,  # imports MLflow: kept out of the module, which every torchrun worker imports
+    )
 
     calls = []
     monkeypatch.setattr(os, "execv", lambda path, argv: calls.append(argv))

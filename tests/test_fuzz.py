@@ -13,10 +13,10 @@ import pytest
 import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_spacy_components import ner_model, textcat_model  # noqa: F401  (fixtures: the tiny trained models)
 
 from pipeline.data.tags import TagError, convert, spans_from_tags, tags_from_spans
 from pipeline.data.tokenizer import spacy_tokenizer, tokenize, tokenize_many
-from test_spacy_components import ner_model, textcat_model  # noqa: F401  (fixtures: the tiny trained models)
 
 SCHEMES = ["iob1", "iob2", "bioes"]
 PIECES = [  # fragments hypothesis combines with arbitrary characters: the known troublemakers

@@ -17,16 +17,18 @@ from contextlib import ExitStack
 from pathlib import Path
 
 import pytest
-
 from mlflow_server_util import free_port, setup_step, start_mlflow_server, stop
-from pipeline.tracking.team import Cluster, TeamSetupError, postgres_bin_dir
-from test_mlflow_registry import test_promote_keeps_a_better_champion_and_moves_to_a_better_challenger  # noqa: F401
+from test_mlflow_registry import (
+    test_promote_keeps_a_better_champion_and_moves_to_a_better_challenger,  # noqa: F401
+)
 from test_mlflow_tracking import (  # noqa: F401 (fixtures, and the tests re-run here against PostgreSQL)
     sentiment_model_dir,
     test_a_failing_stage_marks_its_run_failed,
     test_training_run_logs_params_metrics_tags_and_artifacts,
     tracking,
 )
+
+from pipeline.ops.team import Cluster, TeamSetupError, postgres_bin_dir
 
 pytestmark = pytest.mark.slow  # a database cluster and a tracking server start in subprocesses
 
@@ -38,7 +40,7 @@ def postgres_uri() -> Iterator[str]:
     """A throwaway PostgreSQL cluster with the docs' ``mlflow`` role and database; MLflow's backend store URI.
 
     The cluster is the one ``scripts/team_server.py`` makes
-    (``pipeline/tracking/team.py``), in a temporary directory (not pytest's,
+    (``pipeline/ops/team.py``), in a temporary directory (not pytest's,
     which other users cannot enter, and whose long path would overflow the
     socket path limit). It is stopped and the directory removed however far
     the set-up got; missing binaries, or root without a user to run them as,

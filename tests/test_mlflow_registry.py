@@ -6,16 +6,21 @@ from pathlib import Path
 
 import mlflow
 import pytest
+from test_mlflow_tracking import (  # noqa: F401 (fixtures)
+    mlflow_server,
+    ner_model_dir,
+    sentiment_model_dir,
+    tracking,
+)
 from typer.testing import CliRunner
 
-from pipeline.cli_mlflow import mlflow_app
+from pipeline.cli.mlflow import mlflow_app
 from pipeline.predict.ner import NerPredictor
 from pipeline.predict.sentiment import SentimentPredictor
-from pipeline.tracking.logger import NullLogger
 from pipeline.tracking.mlflow_logger import start_tracking
 from pipeline.tracking.pyfunc_models import RegistrationError, log_ner_model, log_sentiment_model
 from pipeline.tracking.registry import RegistryError, compare, comparison_table, promote
-from test_mlflow_tracking import mlflow_server, ner_model_dir, sentiment_model_dir, tracking  # noqa: F401 (fixtures)
+from pipeline.training.logger import NullLogger
 
 TEXTS = ["Peter Blackburn visits London .", "EU rejects German call", "", "great film"]
 

@@ -8,12 +8,12 @@ import sys
 import urllib.request
 
 import pytest
-
-from pipeline.predict.sentiment import SentimentPredictor
-from pipeline.tracking.registry import promote
 from mlflow_server_util import free_port, start_server, stop
 from test_mlflow_registry import register
 from test_mlflow_tracking import mlflow_server, sentiment_model_dir, tracking  # noqa: F401 (fixtures)
+
+from pipeline.predict.sentiment import SentimentPredictor
+from pipeline.tracking.registry import promote
 
 pytestmark = pytest.mark.slow  # a scoring server starts in a subprocess: tens of seconds
 
@@ -23,7 +23,7 @@ def test_serve_champion_answers_invocations(tracking, sentiment_model_dir, mlflo
     version = register("sentiment", sentiment_model_dir, {"test_acc": 0.5}, name)
     assert promote(name, version.version, "test_acc").promoted
     port = free_port()
-    command = [sys.executable, "-c", "from pipeline.cli_mlflow import mlflow_app; mlflow_app()",
+    command = [sys.executable, "-c", "from pipeline.cli.mlflow import mlflow_app; mlflow_app()",
                "serve", name, "--port", str(port)]
     env = os.environ | {"MLFLOW_TRACKING_URI": mlflow_server}
     server = start_server(command, f"http://127.0.0.1:{port}/ping", tmp_path / "serve.log", env=env)

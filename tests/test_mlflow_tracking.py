@@ -15,11 +15,11 @@ from pathlib import Path
 import pytest
 import torch
 from mlflow import MlflowClient
-
 from mlflow_server_util import free_port, start_mlflow_server, stop
+
 from pipeline.embeddings.vocab import build_vocab, embedding_matrix
 from pipeline.models.tagger import Tagger, TaggerAssets, TaggerConfig, char_alphabet
-from pipeline.tracking.logger import DvcLiveLogger, FanOutLogger, MetricsLogger, NullLogger
+from pipeline.tracking.logger import DvcLiveLogger, FanOutLogger
 from pipeline.tracking.mlflow_logger import (
     MlflowLogger,
     TrackingConfig,
@@ -29,6 +29,7 @@ from pipeline.tracking.mlflow_logger import (
     start_tracking,
     tracking_uri,
 )
+from pipeline.training.logger import MetricsLogger, NullLogger
 from pipeline.training.loop import FitResult, fit
 from pipeline.training.ner_task import NerConfig, NerTask, NerTrainConfig, tag_set
 from pipeline.training.sentiment_task import SentimentConfig, train_sentiment

@@ -10,10 +10,10 @@ import torch
 from pipeline.data.tags import spans_from_tags
 from pipeline.embeddings.vocab import Vocab
 from pipeline.errors import DataError
+from pipeline.model_dir import save_weights
 from pipeline.models.crf import constrained_crf, marginals, viterbi
 from pipeline.models.tagger import Tagger, TaggerAssets, TaggerConfig, encode_batch, load_tagger
 from pipeline.predict.ner import NerPredictor
-from pipeline.training.checkpoint import save_weights
 
 TAGS = ["O", "B-PER", "I-PER", "E-PER", "S-PER", "B-LOC", "I-LOC", "E-LOC", "S-LOC"]
 SENTENCES = [["John", "Smith", "lives", "in", "Paris", "."], ["Berlin", "!"], ["Mary"]]

@@ -10,11 +10,12 @@ import torch
 from gensim.models import KeyedVectors
 
 from pipeline.config import build_section
+from pipeline.data.splits import read_split, read_split_documents
 from pipeline.errors import ConfigError, DataError
 from pipeline.models.tagger import encode_batch
-from pipeline.tracking.logger import NullLogger
 from pipeline.predict.ner import NerPredictor
-from pipeline.training.ner_task import NerConfig, NerTask, build_model, read_split, read_split_documents, tag_set, train
+from pipeline.training.logger import NullLogger
+from pipeline.training.ner_task import NerConfig, NerTask, build_model, tag_set, train
 
 RECORDS = [
     (["John", "Smith", "lives", "in", "Paris", "."], ["B-PER", "I-PER", "O", "O", "B-LOC", "O"]),

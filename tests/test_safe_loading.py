@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from pipeline.errors import DataError
-from pipeline.training.checkpoint import OPTIMIZER, STATE, load_checkpoint, save_weights
+from pipeline.model_dir import save_weights
+from pipeline.training.checkpoint import OPTIMIZER, STATE, load_checkpoint
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "check_safe_loading.py"

@@ -9,8 +9,8 @@ import torch
 
 from pipeline.config import build_section
 from pipeline.errors import ConfigError
-from pipeline.models.classifier import ClassifierConfig, RNNClassifier, count_parameters, probabilities
-from pipeline.training.sentiment_task import collate, load_config_file
+from pipeline.models.classifier import ClassifierConfig, RNNClassifier, collate, count_parameters, probabilities
+from pipeline.training.sentiment_task import load_config_file
 
 PRESETS = Path(__file__).resolve().parents[1] / "configs" / "presets"
 VOCAB = 50

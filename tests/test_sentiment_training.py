@@ -12,22 +12,16 @@ import pytest
 from gensim.models import KeyedVectors
 from typer.testing import CliRunner
 
-from pipeline.cli_sentiment import sentiment_app
+from pipeline.cli.sentiment import sentiment_app
 from pipeline.config import build_section
+from pipeline.data.splits import class_labels, load_examples
 from pipeline.embeddings.vocab import build_vocab
 from pipeline.errors import ConfigError, DataError
+from pipeline.model_dir import save_weights
+from pipeline.models.classifier import ClassifierAssets, TextEncoding, truncate
 from pipeline.predict.sentiment import SentimentPredictor
-from pipeline.tracking.logger import NullLogger
-from pipeline.training.checkpoint import save_weights
-from pipeline.training.sentiment_task import (
-    SentimentConfig,
-    SentimentTask,
-    build_model,
-    class_labels,
-    load_examples,
-    train_sentiment,
-    truncate,
-)
+from pipeline.training.logger import NullLogger
+from pipeline.training.sentiment_task import SentimentConfig, SentimentTask, build_model, train_sentiment
 
 POS, NEG, FILLER = ["great", "superb", "loved"], ["awful", "boring", "hated"], ["the", "film", "was", "a", "plot"]
 
@@ -98,12 +92,13 @@ def test_save_load_gives_identical_probabilities(data_dir, tmp_path) -> None:
     cfg = config()
     train, dev = load_examples(data_dir / "train.jsonl", "label"), load_examples(data_dir / "dev.jsonl", "label")
     vocab = build_vocab(Counter(t for ts in train.tokens for t in ts), None, True, True)
-    task = SentimentTask(cfg, vocab, class_labels(train.targets), train, dev)
+    assets = ClassifierAssets(vocab, class_labels(train.targets), TextEncoding(max_len=cfg.max_len))
+    task = SentimentTask(cfg, assets, train, dev)
     model = build_model(cfg, vocab, None)
     save_weights(tmp_path, model, cfg.model_dump(mode="json"))
     task.save_assets(tmp_path)
     loaded = SentimentPredictor.load(tmp_path)
-    original = SentimentPredictor(model, cfg, vocab, task.labels)
+    original = SentimentPredictor(model, assets)
     assert np.array_equal(original.predict_proba(dev.tokens), loaded.predict_proba(dev.tokens))
 
 
@@ -161,7 +156,7 @@ def test_frozen_vectors_stay_fixed(data_dir, tmp_path) -> None:
     cfg = config(model={"embeddings": "frozen"}, train={"epochs": 1})
     result = train_sentiment(cfg, data_dir, tmp_path / "vectors.bin", tmp_path / "out", NullLogger())
     predictor = SentimentPredictor.load(result.model_dir)
-    row = predictor.vocab.index["great"]
+    row = predictor.assets.vocab.index["great"]
     assert np.allclose(predictor.model.embedding.weight[row].detach().numpy(), kv["great"])
 
 
@@ -176,10 +171,10 @@ def test_words_under_min_count_keep_their_vectors(tmp_path) -> None:
     result = train_sentiment(cfg, tmp_path, tmp_path / "vectors.bin", tmp_path / "out", NullLogger())
     predictor = SentimentPredictor.load(result.model_dir)
     table = predictor.model.embedding.weight.detach().numpy()
-    assert np.allclose(table[predictor.vocab.index["cinema"]], kv["cinema"])  # seen once: not fine-tuned
-    assert not np.allclose(table[predictor.vocab.index["great"]], kv["great"])
-    assert "gem" not in predictor.vocab.index
-    assert predictor.vocab.index["cinema"] >= predictor.vocab.trained > predictor.vocab.index["great"]
+    assert np.allclose(table[predictor.assets.vocab.index["cinema"]], kv["cinema"])  # seen once: not fine-tuned
+    assert not np.allclose(table[predictor.assets.vocab.index["great"]], kv["great"])
+    assert "gem" not in predictor.assets.vocab.index
+    assert predictor.assets.vocab.index["cinema"] >= predictor.assets.vocab.trained > predictor.assets.vocab.index["great"]
 
 
 def test_vectors_of_the_wrong_size(data_dir, tmp_path) -> None:

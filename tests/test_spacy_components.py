@@ -21,12 +21,13 @@ from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from typer.testing import CliRunner
 
+from pipeline import paths
 from pipeline.config import build_section
 from pipeline.predict.ner import NerPredictor
 from pipeline.spacy_components.errors import ComponentError
 from pipeline.spacy_components.ner import segments
 from pipeline.spacy_components.pipeline_builder import build_pipeline
-from pipeline.tracking.logger import NullLogger
+from pipeline.training.logger import NullLogger
 from pipeline.training.ner_task import NerConfig, train
 from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
 
@@ -269,7 +270,7 @@ def test_component_without_model_or_with_bad_settings_says_how_to_fix(ner_model)
 
 
 def test_displacy_command_writes_html(nlp, tmp_path):
-    from pipeline.cli_spacy import spacy_app
+    from pipeline.cli.spacy import spacy_app
 
     nlp.to_disk(tmp_path / "pipe")
     (tmp_path / "in.txt").write_text(texts()[0] + "\n\n" + texts()[4] + "\n", encoding="utf-8")
@@ -304,7 +305,7 @@ def test_package_spacy_stage(ner_model, textcat_model, tmp_path, monkeypatch):
     assert metrics["ents_f"] > 0.8 and metrics["cats_score"] == pytest.approx(1.0)
     import mlflow
 
-    logged = mlflow.search_runs(experiment_names=[package_spacy.SPACY_EXPERIMENT])
+    logged = mlflow.search_runs(experiment_names=[paths.SPACY_EXPERIMENT])
     assert len(logged) == 1 and logged["metrics.ents_f"][0] == pytest.approx(metrics["ents_f"])
     assert spacy.load(tmp_path / "spacy_pipeline")("Angela Merkel visited Paris.").ents
 

@@ -18,24 +18,28 @@ import pandas as pd
 import pytest
 import spacy
 import yaml
+from conftest import SAMPLE
+from test_mlflow_registry import register
+from test_mlflow_tracking import (  # noqa: F401 (fixtures)
+    mlflow_server,
+    ner_model_dir,
+    sentiment_model_dir,
+    tracking,
+)
+from test_word2vec import _sample_corpus
 from typer.testing import CliRunner
 
-from conftest import SAMPLE
-from pipeline.cli_spark import spark_app
+from pipeline.cli.spark import spark_app
 from pipeline.config import Word2VecConfig
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
 from pipeline.embeddings import word2vec
 from pipeline.embeddings.normalize import normalizer
 from pipeline.embeddings.vocab import build_vocab
-from pipeline.paths import VECTORS_FILE
+from pipeline.model_dir import CONFIG, VECTOR_COUNTS, VECTORS
 from pipeline.scale import session
-from pipeline.stages.word2vec import CONFIG_FILE
 from pipeline.tracking.registry import promote
 from pipeline.training.sentiment_task import SentimentConfig, build_model, load_vectors
-from test_mlflow_registry import register
-from test_mlflow_tracking import mlflow_server, ner_model_dir, sentiment_model_dir, tracking  # noqa: F401 (fixtures)
-from test_word2vec import _sample_corpus
 
 MISSING = session.spark_missing()
 needs_spark = pytest.mark.skipif(MISSING is not None, reason=f"Spark test: {MISSING}")
@@ -150,18 +154,18 @@ def test_mllib_word2vec_writes_the_stage_files_that_models_build_on(spark, tmp_p
     result = invoke("word2vec", str(corpus), "--out-dir", str(out), "--params", str(params))
     assert result.exit_code == 0, result.output
 
-    kv = word2vec.load(out / VECTORS_FILE)
+    kv = word2vec.load(out / VECTORS)
     normalize = normalizer(cfg.lowercase, cfg.digits_to_zero)
     counts = Counter(token for line in corpus.read_text().splitlines() for token in normalize(line).split())
     vocab = [(word, int(count)) for word, count in
-             (line.split("\t") for line in (out / word2vec.VOCAB_FILE).read_text().splitlines())]
+             (line.split("\t") for line in (out / VECTOR_COUNTS).read_text().splitlines())]
     assert dict(vocab) == {word: count for word, count in counts.items() if count >= cfg.min_count}
     assert [count for _, count in vocab] == sorted((count for _, count in vocab), reverse=True)
     assert kv.index_to_key == [word for word, _ in vocab] and kv.vector_size == 16
-    assert json.loads((out / CONFIG_FILE).read_text()) == cfg.model_dump(mode="json")
+    assert json.loads((out / CONFIG).read_text()) == cfg.model_dump(mode="json")
 
     sentiment = SentimentConfig.model_validate({"model": {"embeddings": "frozen", "embedding_dim": 16}})
-    vectors = load_vectors(out / VECTORS_FILE, sentiment)  # the loader train_sentiment uses, config check included
+    vectors = load_vectors(out / VECTORS, sentiment)  # the loader train_sentiment uses, config check included
     model_vocab = build_vocab(Counter(["Film", "zzqx"]), vectors, sentiment.lowercase, sentiment.digits_to_zero)
     model = build_model(sentiment, model_vocab, vectors)
     np.testing.assert_array_equal(model.embedding.weight[model_vocab.index["film"]].detach().numpy(), kv["film"])

@@ -26,10 +26,10 @@ from pathlib import Path
 import pytest
 import yaml
 from mlflow import MlflowClient
-
 from mlflow_server_util import free_port
-from pipeline.tracking.team import TeamSetupError, answers, pid_alive, postgres_bin_dir, run_command
 from test_dvc_repro import _copy_repo, _dvc
+
+from pipeline.ops.team import TeamSetupError, answers, pid_alive, postgres_bin_dir, run_command
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]  # two servers, four DVC stages and a push/pull in subprocesses
 

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from pipeline.atomic import atomic_open, write_json
-from pipeline.training.batching import MAX_DOC_SENTENCES, bucket_batches, document_batches
+from pipeline.data.batching import MAX_DOC_SENTENCES, bucket_batches, document_batches
 from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from pipeline.training.config import TrainConfig
 from pipeline.training.loop import make_optimizer, make_scheduler

@@ -2,6 +2,7 @@ import math
 
 import numpy as np
 
+from pipeline import model_dir
 from pipeline.config import Word2VecConfig
 from pipeline.data.corpus import TokenCorpus
 from pipeline.data.imdb import read_imdb
@@ -28,10 +29,10 @@ def test_train_save_load_evaluate(sample_root, tmp_path):
     model, stats = word2vec.train(corpus, cfg, show_progress=False)
     assert stats.raw_words == corpus.count_tokens() and stats.words_per_s > 0
     word2vec.save(model.wv, tmp_path / "w2v")
-    loaded = word2vec.load(tmp_path / "w2v" / word2vec.VECTORS_FILE)
+    loaded = word2vec.load(tmp_path / "w2v" / model_dir.VECTORS)
     assert loaded.index_to_key == model.wv.index_to_key
     np.testing.assert_allclose(loaded["film"], model.wv["film"], rtol=1e-6)
-    vocab_lines = (tmp_path / "w2v" / word2vec.VOCAB_FILE).read_text().splitlines()
+    vocab_lines = (tmp_path / "w2v" / model_dir.VECTOR_COUNTS).read_text().splitlines()
     assert vocab_lines[0].split("\t")[0] == model.wv.index_to_key[0]
     assert 0.0 <= evaluate.analogy_accuracy(loaded) <= 1.0
     assert math.isfinite(evaluate.wordsim_spearman(loaded))

@@ -22,11 +22,9 @@ from sklearn.linear_model import LogisticRegression
 from pipeline.atomic import write_json, write_with
 from pipeline.config import Section
 from pipeline.errors import MissingDataError
+from pipeline.model_dir import BASELINE_WEIGHTS, CONFIG, LABELS
 
 VOCABULARY_FILE = "vocabulary.json"
-WEIGHTS_FILE = "weights.npz"
-LABELS_FILE = "labels.json"
-CONFIG_FILE = "config.json"
 
 
 class BaselineConfig(Section):
@@ -91,8 +89,8 @@ class TfidfBaseline:
 
     def save(self, directory: Path) -> None:
         """Plain JSON and an ``.npz`` of arrays: nothing that needs unpickling."""
-        write_json(directory / CONFIG_FILE, self.cfg.model_dump(mode="json"))
-        write_json(directory / LABELS_FILE, self.labels)
+        write_json(directory / CONFIG, self.cfg.model_dump(mode="json"))
+        write_json(directory / LABELS, self.labels)
         write_json(directory / VOCABULARY_FILE, {term: int(i) for term, i in self.vectorizer.vocabulary_.items()})
         arrays = {
             "idf": self.vectorizer.idf_,
@@ -101,19 +99,19 @@ class TfidfBaseline:
             "classes": self.classifier.classes_,
             "C": np.array(self.classifier.C),
         }
-        write_with(directory / WEIGHTS_FILE, lambda tmp: _savez(tmp, arrays))
+        write_with(directory / BASELINE_WEIGHTS, lambda tmp: _savez(tmp, arrays))
 
     @classmethod
     def load(cls, directory: Path) -> TfidfBaseline:
         """Rebuild the fitted objects from the saved arrays."""
-        if not (directory / WEIGHTS_FILE).exists():
-            raise MissingDataError(directory / WEIGHTS_FILE, "train the baseline first (dvc repro baseline_sentiment)")
-        cfg = BaselineConfig.model_validate(json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8")))
+        if not (directory / BASELINE_WEIGHTS).exists():
+            raise MissingDataError(directory / BASELINE_WEIGHTS, "train the baseline first (dvc repro baseline_sentiment)")
+        cfg = BaselineConfig.model_validate(json.loads((directory / CONFIG).read_text(encoding="utf-8")))
         vocabulary = json.loads((directory / VOCABULARY_FILE).read_text(encoding="utf-8"))
-        with np.load(directory / WEIGHTS_FILE, allow_pickle=False) as arrays:
+        with np.load(directory / BASELINE_WEIGHTS, allow_pickle=False) as arrays:
             vectorizer = make_vectorizer(cfg, vocabulary)
             vectorizer.idf_ = arrays["idf"]
             classifier = LogisticRegression(C=float(arrays["C"]))
             classifier.coef_, classifier.intercept_, classifier.classes_ = arrays["coef"], arrays["intercept"], arrays["classes"]
-        labels = json.loads((directory / LABELS_FILE).read_text(encoding="utf-8"))
+        labels = json.loads((directory / LABELS).read_text(encoding="utf-8"))
         return cls(cfg, vectorizer, classifier, labels)

@@ -1,1 +1,1 @@
-"""Readers, the shared tokenizer and tag-scheme conversions."""
+"""Readers of every input format, the prepared splits, the shared tokenizer, tag-scheme conversions and length-bucketed batching."""

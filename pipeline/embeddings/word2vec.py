@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import NoReturn
 
 import numpy as np
-
 from gensim.models import KeyedVectors, Word2Vec
 from gensim.models.callbacks import CallbackAny2Vec
 
@@ -24,10 +23,8 @@ from pipeline.config import Word2VecConfig
 from pipeline.data.corpus import TokenCorpus, iter_lines
 from pipeline.embeddings.normalize import normalizer
 from pipeline.errors import DataError, MissingDataError
-from pipeline.paths import VECTORS_FILE
+from pipeline.model_dir import VECTOR_COUNTS, VECTORS
 from pipeline.progress import progress
-
-VOCAB_FILE = "vocab.tsv"
 
 
 @dataclass(frozen=True)
@@ -115,8 +112,8 @@ def train_file(corpus: Path, cfg: Word2VecConfig, show_progress: bool = True) ->
 
 def save(kv: KeyedVectors, out_dir: Path) -> None:
     """Write ``vectors.bin`` (word2vec binary) and ``vocab.tsv`` (word, count; most frequent first), atomically."""
-    write_with(out_dir / VECTORS_FILE, lambda tmp: kv.save_word2vec_format(str(tmp), binary=True))
-    with atomic_open(out_dir / VOCAB_FILE) as fh:
+    write_with(out_dir / VECTORS, lambda tmp: kv.save_word2vec_format(str(tmp), binary=True))
+    with atomic_open(out_dir / VECTOR_COUNTS) as fh:
         for word in kv.index_to_key:
             fh.write(f"{word}\t{kv.get_vecattr(word, 'count')}\n")
 

@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from dvclive import Live
 from sklearn.metrics import confusion_matrix, roc_auc_score
 
+from dvclive import Live
+from pipeline.data.splits import class_indices, load_examples
 from pipeline.predict.sentiment import SentimentPredictor
-from pipeline.training.sentiment_task import class_indices, load_examples
 
 
 def classification_metrics(y_true: np.ndarray, probs: np.ndarray, labels: list[str]) -> dict:
@@ -71,7 +71,7 @@ class Scored:
 def score_model(model_dir: Path, split_file: Path) -> Scored:
     """Load a sentiment model directory and predict every review of ``split_file`` (tokenized, timed)."""
     predictor = SentimentPredictor.load(model_dir)
-    examples = load_examples(split_file, predictor.cfg.target)
+    examples = load_examples(split_file, predictor.target)
     y_true = class_indices(examples, predictor.labels, split_file)
     start = time.perf_counter()
     probs = predictor.predict_proba(examples.tokens)

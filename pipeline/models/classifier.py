@@ -10,17 +10,22 @@ a real token has seen padding; pooling reads states through a mask, and
 the last state is taken at each review's own end. A batch therefore gives
 each review exactly the output it gets alone.
 
-Why not ``PackedSequence``: in torch 2.13 on CPU, the backward pass through
-a packed RNN whose lengths differ grows quadratically with the length
-(measured: 47 s against 0.9 s padded, one 64 × 400-token LSTM batch). The
-steps spent on padding are few instead: batches are bucketed by length.
+``PackedSequence`` is not used: on CPU its backward pass grows
+quadratically with the length (figures in the README). Batches are bucketed
+by length instead, so few steps are spent on padding.
 
 The head is one logit + sigmoid for two classes (the Keras ``Dense(1,
 sigmoid)`` of the lecture models) and a softmax over ``C`` logits otherwise.
+
+The config (:class:`ClassifierConfig`, :class:`TextEncoding`) plus
+:class:`ClassifierAssets` (vocabulary and labels) rebuild the model:
+:func:`load_classifier` needs nothing but the model directory.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 import numpy as np
@@ -28,12 +33,16 @@ import torch
 from pydantic import Field, PositiveInt, model_validator
 from torch import nn
 
-from pipeline.config import Section
-from pipeline.embeddings.vocab import PAD_ID
+from pipeline.atomic import write_json
+from pipeline.config import Section, build_section
+from pipeline.data.batching import bucket_batches
+from pipeline.embeddings.vocab import PAD_ID, UNK_ID, Vocab
+from pipeline.model_dir import CONFIG, LABELS, VOCAB, load_weights, read_config, read_json, require
 from pipeline.models.embedding import SplitEmbedding, initial_table
 
 Pooling = Literal["last", "max", "mean", "attention"]
 RNN_CLASSES = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
+HEAD_SHARE = 0.25  # head+tail keeps the first quarter and the last three quarters (Sun et al. 2019)
 
 
 class ClassifierConfig(Section):
@@ -68,6 +77,38 @@ class ClassifierConfig(Section):
     def logits(self) -> int:
         """1 for the binary (sigmoid) head, ``num_classes`` for the softmax head."""
         return 1 if self.num_classes == 2 else self.num_classes
+
+
+class TextEncoding(Section):
+    """How a review becomes ids: its length limit and which part is kept (top-level keys of the saved config)."""
+
+    max_len: int | None = Field(400, ge=1)  # None keeps whole reviews
+    truncation: Literal["head", "tail", "head+tail"] = "head+tail"
+
+
+@dataclass
+class ClassifierAssets:
+    """What turns tokens into ids and output columns into class names; saved beside the weights."""
+
+    vocab: Vocab
+    labels: list[str]
+    encoding: TextEncoding
+
+    def encode(self, tokens: list[str]) -> list[int]:
+        """Ids of one review, truncated; an empty review becomes one unknown token."""
+        return truncate(self.vocab.encode(tokens), self.encoding.max_len, self.encoding.truncation) or [UNK_ID]
+
+    def save(self, directory: Path) -> None:
+        """Vocabulary and labels (the encoding is part of the config written beside them)."""
+        self.vocab.save(directory / VOCAB)
+        write_json(directory / LABELS, self.labels)
+
+    @classmethod
+    def load(cls, directory: Path, config: dict) -> ClassifierAssets:
+        require(directory, (VOCAB, LABELS), "sentiment model")
+        encoding = {key: config[key] for key in TextEncoding.model_fields if key in config}
+        return cls(Vocab.load(directory / VOCAB), read_json(directory / LABELS),
+                   build_section(TextEncoding, encoding, directory / CONFIG, "sentiment"))
 
 
 class AttentionPooling(nn.Module):
@@ -152,6 +193,46 @@ class RNNClassifier(nn.Module):
         features = self.dropout(self.pool(*self.encode(ids, lengths)))  # (B, D × poolings)
         logits = self.head(features)  # (B, 1) or (B, C)
         return logits.squeeze(-1) if self.cfg.logits == 1 else logits
+
+
+def truncate(ids: list[int], max_len: int | None, policy: str) -> list[int]:
+    """Cut ``ids`` to ``max_len``: keep the head, the tail, or a quarter head and three quarters tail."""
+    if max_len is None or len(ids) <= max_len:
+        return ids
+    if policy == "head":
+        return ids[:max_len]
+    if policy == "tail":
+        return ids[-max_len:]
+    head = int(max_len * HEAD_SHARE)
+    return ids[:head] + ids[len(ids) - (max_len - head) :]
+
+
+def collate(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Pad id lists into ``ids`` (B, T) with their ``lengths`` (B,)."""
+    lengths = torch.tensor([len(s) for s in sequences])
+    ids = torch.full((len(sequences), int(lengths.max())), PAD_ID, dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq)
+    return ids, lengths
+
+
+def predict_proba(model: RNNClassifier, sequences: list[list[int]], batch_size: int) -> np.ndarray:
+    """Class probabilities (N, C) in input order; batches of similar length, inference mode."""
+    model.eval()
+    out = np.zeros((len(sequences), model.cfg.num_classes), dtype=np.float32)
+    with torch.inference_mode():
+        for batch in bucket_batches([len(s) for s in sequences], batch_size, seed=0, epoch=0, shuffle=False):
+            out[batch] = probabilities(model(*collate([sequences[i] for i in batch]))).numpy()
+    return out
+
+
+def load_classifier(directory: Path) -> tuple[RNNClassifier, ClassifierAssets]:
+    """Rebuild a classifier from its model directory (``config.json`` + assets + weights), in eval mode."""
+    config = read_config(directory)
+    cfg = build_section(ClassifierConfig, config.get("model"), directory / CONFIG, "model")
+    assets = ClassifierAssets.load(directory, config)
+    model = load_weights(directory, RNNClassifier(cfg, len(assets.vocab), trainable_rows=assets.vocab.trained))
+    return model.eval(), assets
 
 
 def random_table(rows: int, dim: int) -> torch.Tensor:

@@ -21,7 +21,6 @@ directory.
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -38,16 +37,14 @@ from pipeline.atomic import write_json
 from pipeline.config import Section, build_section
 from pipeline.data.tags import Scheme
 from pipeline.embeddings.vocab import UNK_ID, Vocab
-from pipeline.errors import DataError, MissingDataError
+from pipeline.errors import DataError
+from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
 from pipeline.models.crf import constrained_crf, marginals, viterbi
 from pipeline.models.embedding import SplitEmbedding, initial_table
-from pipeline.training.checkpoint import load_weights, read_config
 
 MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (U,C) padding
 CASINGS = ("<pad>", "numeric", "mostly_numeric", "lower", "upper", "title", "has_digit", "other")
 TOKEN_CACHE_SIZE = 200_000  # distinct tokens memoised by TaggerAssets.token_ids before the cache is emptied
-ASSETS_FILE = "tagger_assets.json"
-VOCAB_FILE = "vocab.json"
 _RNNS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
@@ -101,8 +98,8 @@ class TaggerAssets:
         """Word id, casing category and character ids of ``token``, memoised.
 
         Text is Zipfian: most tokens of a batch were seen before, so a dict
-        lookup replaces normalising, classifying and spelling each one out
-        (encoding was half of inference time). The cache is emptied when it
+        lookup replaces normalising, classifying and spelling each one out.
+        The cache is emptied when it
         reaches :data:`TOKEN_CACHE_SIZE` entries, so a long-running service
         stays bounded in memory.
         """
@@ -115,17 +112,15 @@ class TaggerAssets:
         return ids
 
     def save(self, directory: Path) -> None:
-        self.vocab.save(directory / VOCAB_FILE)
-        write_json(directory / ASSETS_FILE, {"chars": self.chars, "tags": self.tags, "scheme": self.scheme,
+        self.vocab.save(directory / VOCAB)
+        write_json(directory / TAGGER_ASSETS, {"chars": self.chars, "tags": self.tags, "scheme": self.scheme,
                                              "trainable_words": self.trainable_words})
 
     @classmethod
     def load(cls, directory: Path) -> TaggerAssets:
-        for name in (VOCAB_FILE, ASSETS_FILE):
-            if not (directory / name).exists():
-                raise MissingDataError(directory / name, "not a tagger model directory: train one first")
-        raw = json.loads((directory / ASSETS_FILE).read_text(encoding="utf-8"))
-        return cls(Vocab.load(directory / VOCAB_FILE), raw["chars"], raw["tags"], raw["scheme"], raw["trainable_words"])
+        require(directory, (VOCAB, TAGGER_ASSETS), "tagger model")
+        raw = read_json(directory / TAGGER_ASSETS)
+        return cls(Vocab.load(directory / VOCAB), raw["chars"], raw["tags"], raw["scheme"], raw["trainable_words"])
 
 
 def char_alphabet(sentences: Sequence[Sequence[str]]) -> list[str]:
@@ -233,8 +228,8 @@ def _word_groups(sentences: Sequence[Sequence[str]], docs: Sequence[int]) -> tor
 class CharCNN(nn.Module):
     """Per-token character CNN with max pooling over characters (Ma & Hovy 2016).
 
-    The convolution is one matrix product over unfolded windows: on CPU this
-    was a third faster than ``conv1d`` for such short inputs (profiled on eng.train).
+    The convolution is one matrix product over unfolded windows, faster on CPU
+    than ``conv1d`` for inputs this short.
     """
 
     def __init__(self, cfg: TaggerConfig) -> None:
@@ -355,7 +350,7 @@ class Tagger(nn.Module):
 def load_tagger(directory: Path) -> tuple[Tagger, TaggerAssets]:
     """Rebuild a tagger from its model directory (``config.json`` + assets + ``model.safetensors``), in eval mode."""
     config = read_config(directory)
-    cfg = build_section(TaggerConfig, config.get("model"), directory / "config.json", "model")
+    cfg = build_section(TaggerConfig, config.get("model"), directory / CONFIG, "model")
     assets = TaggerAssets.load(directory)
     model = load_weights(directory, Tagger(cfg, assets))
     return model.eval(), assets

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
+from pipeline.data.batching import bucket_batches, document_batches
 from pipeline.data.tags import Span, spans_from_tags, tags_from_spans
 from pipeline.data.tokenizer import tokenize
 from pipeline.errors import DataError
 from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch, load_tagger
-from pipeline.training.batching import bucket_batches, document_batches
 
 BATCH_SIZE = 256
 

@@ -8,19 +8,16 @@ in length-sorted batches under ``torch.inference_mode``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from pipeline.config import build_section
 from pipeline.data.tokenizer import tokenize_many
-from pipeline.embeddings.vocab import Vocab
-from pipeline.errors import MissingDataError
-from pipeline.models.classifier import RNNClassifier
-from pipeline.training.checkpoint import CONFIG, load_weights, read_config
-from pipeline.training.sentiment_task import LABELS_FILE, VOCAB_FILE, SentimentConfig, encode, predict_proba
+from pipeline.model_dir import read_config
+from pipeline.models.classifier import ClassifierAssets, RNNClassifier, load_classifier, predict_proba
+
+BATCH_SIZE = 128  # reviews per forward pass when the model's config names none
 
 
 @dataclass(frozen=True)
@@ -32,28 +29,28 @@ class Prediction:
 
 
 class SentimentPredictor:
-    """A loaded classifier with its vocabulary and labels."""
+    """A loaded classifier with its vocabulary and labels; ``target`` is the record field it was trained to predict."""
 
-    def __init__(self, model: RNNClassifier, cfg: SentimentConfig, vocab: Vocab, labels: list[str]) -> None:
-        self.model, self.cfg, self.vocab, self.labels = model.eval(), cfg, vocab, labels
+    def __init__(self, model: RNNClassifier, assets: ClassifierAssets, target: str = "label",
+                 batch_size: int = BATCH_SIZE) -> None:
+        self.model, self.assets, self.target, self.batch_size = model.eval(), assets, target, batch_size
 
     @classmethod
     def load(cls, model_dir: str | Path) -> SentimentPredictor:
         """Rebuild the model from ``config.json``, ``vocab.json``, ``labels.json`` and the weights."""
         model_dir = Path(model_dir)
-        cfg = build_section(SentimentConfig, read_config(model_dir), model_dir / CONFIG, "sentiment")
-        for name in (VOCAB_FILE, LABELS_FILE):
-            if not (model_dir / name).exists():
-                raise MissingDataError(model_dir / name, "not a sentiment model directory")
-        vocab = Vocab.load(model_dir / VOCAB_FILE)
-        labels = json.loads((model_dir / LABELS_FILE).read_text(encoding="utf-8"))
-        model = load_weights(model_dir, RNNClassifier(cfg.model, len(vocab), trainable_rows=vocab.trained))
-        return cls(model, cfg, vocab, labels)
+        config = read_config(model_dir)
+        model, assets = load_classifier(model_dir)
+        return cls(model, assets, config.get("target", "label"), config.get("eval_batch_size", BATCH_SIZE))
+
+    @property
+    def labels(self) -> list[str]:
+        return self.assets.labels
 
     def predict_proba(self, tokens: list[list[str]], batch_size: int | None = None) -> np.ndarray:
         """Class probabilities (N, C) for tokenized texts, columns in ``labels`` order."""
-        sequences = [encode(self.vocab, t, self.cfg) for t in tokens]
-        return predict_proba(self.model, sequences, batch_size or self.cfg.eval_batch_size)
+        sequences = [self.assets.encode(t) for t in tokens]
+        return predict_proba(self.model, sequences, batch_size or self.batch_size)
 
     def predict_tokens(self, tokens: list[list[str]]) -> list[Prediction]:
         """The predicted class and its probability for each tokenized text."""

@@ -43,9 +43,9 @@ from pipeline.data.corpus import iter_corpus_files
 from pipeline.embeddings import word2vec
 from pipeline.embeddings.normalize import normalizer
 from pipeline.errors import ConfigError, DataError
+from pipeline.model_dir import CONFIG
 from pipeline.scale import DEFAULT_MASTER
 from pipeline.scale.session import is_remote, spark_session
-from pipeline.stages.word2vec import CONFIG_FILE
 
 if TYPE_CHECKING:
     from gensim.models import KeyedVectors
@@ -133,5 +133,5 @@ def train_to_dir(corpus: str, out_dir: Path, cfg: Word2VecConfig, source: str | 
         counts.unpersist()
         tokens.unpersist()
     word2vec.save(kv, out_dir)
-    write_json(out_dir / CONFIG_FILE, cfg.model_dump(mode="json"))
+    write_json(out_dir / CONFIG, cfg.model_dump(mode="json"))
     return len(kv)

@@ -2,7 +2,7 @@
 
 A component wraps one of the project's predictors, which loads from a
 *model directory* (``model.safetensors`` + ``config.json`` + vocabulary and
-label files, see :mod:`pipeline.training.checkpoint`). ``nlp.to_disk`` copies
+label files, see :mod:`pipeline.model_dir`). ``nlp.to_disk`` copies
 that directory's plain files into ``<pipeline>/<component>/model`` and
 ``from_disk`` loads them back, so a saved pipeline is self-contained: no
 pickle, and the files are the very ones the training stage wrote.
@@ -25,8 +25,8 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc
 from spacy.util import from_disk, minibatch, to_disk
 
+from pipeline.model_dir import CONFIG, WEIGHTS
 from pipeline.spacy_components.errors import ComponentError, Errors
-from pipeline.training.checkpoint import CONFIG, WEIGHTS
 
 MODEL_SUBDIR = "model"  # <pipeline>/<component>/model holds the copied model directory
 

@@ -31,10 +31,9 @@ from spacy.scorer import get_ner_prf
 from spacy.tokens import Doc, Span
 
 from pipeline.data.tags import split_tag
-from pipeline.models.tagger import ASSETS_FILE, VOCAB_FILE
+from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, WEIGHTS
 from pipeline.predict.ner import NerPredictor
 from pipeline.spacy_components.base import ModelComponent, check_setting
-from pipeline.training.checkpoint import CONFIG, WEIGHTS
 
 SENTENCE_END = frozenset(".!?")
 TokenSpan = tuple[int, int, str]  # Doc token indices [start, end) and the entity label
@@ -78,7 +77,7 @@ class W2VEntityRecognizer(ModelComponent):
     """Sets ``doc.ents`` from the tagger's predictions; keeps or overwrites existing entities."""
 
     kind = "NER"
-    files = (WEIGHTS, CONFIG, VOCAB_FILE, ASSETS_FILE)
+    files = (WEIGHTS, CONFIG, VOCAB, TAGGER_ASSETS)
 
     def __init__(self, nlp: Language, name: str, model: Optional[str], overwrite_ents: bool, batch_size: int,
                  window: int) -> None:

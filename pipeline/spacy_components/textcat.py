@@ -17,17 +17,16 @@ from spacy.language import Language
 from spacy.scorer import Scorer
 from spacy.tokens import Doc
 
+from pipeline.model_dir import CONFIG, LABELS, VOCAB, WEIGHTS
 from pipeline.predict.sentiment import SentimentPredictor
 from pipeline.spacy_components.base import ModelComponent, check_setting
-from pipeline.training.checkpoint import CONFIG, WEIGHTS
-from pipeline.training.sentiment_task import LABELS_FILE, VOCAB_FILE
 
 
 class W2VTextCategorizer(ModelComponent):
     """Sets ``doc.cats`` to the classifier's class probabilities."""
 
     kind = "sentiment"
-    files = (WEIGHTS, CONFIG, VOCAB_FILE, LABELS_FILE)
+    files = (WEIGHTS, CONFIG, VOCAB, LABELS)
 
     def __init__(self, nlp: Language, name: str, model: Optional[str], batch_size: int, threshold: float) -> None:
         check_setting(name, "threshold", threshold, 0.0 <= threshold <= 1.0, "expected a probability in [0, 1]")

@@ -7,15 +7,12 @@ Outputs: ``outputs/baseline`` (JSON + ``.npz``, no pickle) and
 from __future__ import annotations
 
 from pipeline import paths
-from pipeline.atomic import write_json
 from pipeline.baselines.tfidf import BaselineConfig, TfidfBaseline
 from pipeline.config import load_section
+from pipeline.data.splits import class_indices, class_labels, load_examples
 from pipeline.evaluation.sentiment import classification_metrics
 from pipeline.runner import run
-from pipeline.tracking.stage import stage_run
-from pipeline.training.sentiment_task import class_indices, class_labels, load_examples
-
-OUT_DIR = paths.OUTPUTS / "baseline"
+from pipeline.tracking.stage import publish_results
 
 
 def main() -> None:
@@ -25,17 +22,14 @@ def main() -> None:
     labels = class_labels(data["train"].targets)
     y = {name: class_indices(data[name], labels, splits[name]) for name in splits}
     baseline, dev_scores = TfidfBaseline.fit(cfg, data["train"].tokens, y["train"], data["dev"].tokens, y["dev"], labels)
-    baseline.save(OUT_DIR)
+    baseline.save(paths.BASELINE)
     test = classification_metrics(y["test"], baseline.predict_proba(data["test"].tokens), labels)
     metrics = {f"dev_acc_C{c:g}": acc for c, acc in dev_scores.items()}
     metrics |= {"C": float(baseline.classifier.C), "test_accuracy": test["accuracy"], "test_n": test["n"]}
     if "roc_auc" in test:
         metrics["test_roc_auc"] = test["roc_auc"]
-    write_json(paths.METRICS / "baseline.json", metrics)
-    with stage_run("tfidf-baseline", "baseline_sentiment") as tracked:
-        tracked.tracker.log_params(cfg.model_dump())
-        tracked.tracker.log_metrics(metrics, step=0)
-        tracked.tracker.log_artifact(OUT_DIR)
+    publish_results(paths.BASELINE_EXPERIMENT, "baseline_sentiment", paths.METRICS / "baseline.json", metrics,
+                    params=cfg.model_dump(), artifacts=(paths.BASELINE,))
 
 
 if __name__ == "__main__":

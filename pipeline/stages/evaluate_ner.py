@@ -15,20 +15,22 @@ import torch
 from pipeline import paths
 from pipeline.atomic import atomic_open, write_json
 from pipeline.config import load_section
+from pipeline.data.splits import read_split_documents
 from pipeline.evaluation.ner import confusion, entity_scores, error_report
+from pipeline.model_dir import read_config
 from pipeline.predict.ner import NerPredictor
 from pipeline.runner import run
-from pipeline.stages.train_ner import OUT_DIR
-from pipeline.tracking.pyfunc_models import NER_MODEL_NAME, log_ner_model
-from pipeline.tracking.stage import promote_if_better, stage_run
-from pipeline.training.checkpoint import read_config
-from pipeline.training.ner_task import NerConfig, read_split_documents
+from pipeline.tracking.pyfunc_models import log_ner_model
+from pipeline.tracking.stage import publish_results
+from pipeline.training.ner_task import NerConfig
+
+REPORT, CONFUSION = paths.NER_OUT / "report.html", paths.NER_OUT / "confusion.json"
 
 
 def main() -> None:
     cfg = load_section(NerConfig, "ner")
     torch.set_num_threads(cfg.threads)
-    predictor = NerPredictor.load(OUT_DIR / "model", cfg.eval_batch_size)
+    predictor = NerPredictor.load(paths.NER_MODEL, cfg.eval_batch_size)
     (test, test_docs), (dev, dev_docs) = (read_split_documents(paths.NER_SPLITS / f"{name}.jsonl")
                                            for name in ("test", "dev"))
     tokens, gold = [t for t, _ in test], [g for _, g in test]
@@ -36,16 +38,12 @@ def main() -> None:
     scores = entity_scores(gold, predicted)
     dev_scores = entity_scores([g for _, g in dev], predictor.predict_tokens([t for t, _ in dev], dev_docs))
     metrics = {f"test_{k}": v for k, v in scores.items()} | {"dev_f1": dev_scores["f1"]}
-    write_json(paths.METRICS / "ner.json", metrics)
-    write_json(OUT_DIR / "confusion.json", confusion(gold, predicted))
-    with atomic_open(OUT_DIR / "report.html") as fh:
+    write_json(CONFUSION, confusion(gold, predicted))
+    with atomic_open(REPORT) as fh:
         fh.write(error_report(tokens, gold, predicted, title="NER errors on the test split"))
-    with stage_run(NER_MODEL_NAME, "evaluate_ner") as tracked:
-        tracked.tracker.log_params(read_config(OUT_DIR / "model"))
-        tracked.tracker.log_metrics(metrics, step=0)
-        tracked.tracker.log_artifact(OUT_DIR / "report.html")
-        tracked.tracker.log_artifact(OUT_DIR / "confusion.json")
-        promote_if_better(log_ner_model(tracked.tracker, OUT_DIR / "model", metrics), "dev_f1")
+    publish_results(paths.NER_MODEL_NAME, "evaluate_ner", paths.METRICS / "ner.json", metrics,
+                    params=read_config(paths.NER_MODEL), artifacts=(REPORT, CONFUSION),
+                    register=lambda tracker: log_ner_model(tracker, paths.NER_MODEL, metrics), monitor="dev_f1")
 
 
 if __name__ == "__main__":

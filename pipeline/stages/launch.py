@@ -17,9 +17,9 @@ import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
-from pipeline.tracking.logger import NullLogger
 from pipeline.tracking.stage import StageRun, stage_run
 from pipeline.training import distributed
+from pipeline.training.logger import NullLogger
 
 
 def torchrun_command(processes: int) -> list[str]:

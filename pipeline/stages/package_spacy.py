@@ -19,17 +19,11 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from pipeline import paths
-from pipeline.atomic import write_json
+from pipeline.data.splits import load_examples, read_split
 from pipeline.runner import run
-from pipeline.tracking.stage import stage_run
 from pipeline.spacy_components.pipeline_builder import TEXTCAT_PIPE, build_pipeline
-from pipeline.stages.train_ner import OUT_DIR as NER_DIR
-from pipeline.stages.train_sentiment import MODEL_DIR as SENTIMENT_MODEL_DIR
-from pipeline.training.ner_task import read_split
-from pipeline.training.sentiment_task import load_examples
+from pipeline.tracking.stage import publish_results
 
-PIPELINE_DIR = Path("spacy_pipeline")
-SPACY_EXPERIMENT = "spacy-pipeline"  # MLflow experiment holding each assembled pipeline as an artifact
 METRICS_FILE = paths.METRICS / "spacy.json"
 KEPT = ("ents_p", "ents_r", "ents_f", "ents_per_type", "cats_score", "cats_macro_p", "cats_macro_r", "cats_macro_f",
         "cats_macro_auc", "cats_f_per_type")
@@ -44,7 +38,7 @@ def ner_examples(nlp: Language, path: Path) -> list[Example]:
 def cats_examples(nlp: Language, path: Path) -> list[Example]:
     """Pre-tokenized test reviews, gold ``cats`` one-hot over the classifier's classes (its own target field)."""
     textcat = nlp.get_pipe(TEXTCAT_PIPE)
-    examples = load_examples(path, textcat.predictor.cfg.target)
+    examples = load_examples(path, textcat.predictor.target)
     out = []
     for tokens, target in zip(examples.tokens, examples.targets):
         reference = Doc(nlp.vocab, words=tokens)
@@ -54,14 +48,11 @@ def cats_examples(nlp: Language, path: Path) -> list[Example]:
 
 
 def main() -> None:
-    nlp = build_pipeline(NER_DIR / "model", SENTIMENT_MODEL_DIR, PIPELINE_DIR)
+    nlp = build_pipeline(paths.NER_MODEL, paths.SENTIMENT_MODEL, paths.SPACY_PIPELINE)
     examples = ner_examples(nlp, paths.NER_SPLITS / "test.jsonl") + cats_examples(nlp, paths.SENTIMENT_SPLITS / "test.jsonl")
     scores = nlp.evaluate(examples)
     metrics = {key: scores[key] for key in KEPT if scores.get(key) is not None}
-    write_json(METRICS_FILE, metrics)
-    with stage_run(SPACY_EXPERIMENT, "package_spacy") as tracked:
-        tracked.tracker.log_metrics(metrics, step=0)
-        tracked.tracker.log_artifact(PIPELINE_DIR)
+    publish_results(paths.SPACY_EXPERIMENT, "package_spacy", METRICS_FILE, metrics, artifacts=(paths.SPACY_PIPELINE,))
 
 
 if __name__ == "__main__":

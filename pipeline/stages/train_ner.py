@@ -12,20 +12,15 @@ With ``ner.train.processes: N`` > 1 it re-runs itself under torchrun (:mod:`pipe
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 import torch
 
 from pipeline import paths
 from pipeline.config import load_section
-from pipeline.embeddings.word2vec import VECTORS_FILE
+from pipeline.data.splits import read_split_documents
 from pipeline.runner import run
 from pipeline.stages.launch import relaunch, tracked_stage
-from pipeline.tracking.pyfunc_models import NER_MODEL_NAME
-from pipeline.training.ner_task import NerConfig, read_split_documents, train
-
-OUT_DIR = paths.OUTPUTS / "ner"
-LIVE_DIR = Path("dvclive/ner")
+from pipeline.training.ner_task import NerConfig, train
 
 
 def main() -> None:
@@ -35,10 +30,10 @@ def main() -> None:
     cfg = load_section(NerConfig, "ner")
     relaunch(cfg.train.processes)
     torch.set_num_threads(cfg.threads)
-    with tracked_stage(NER_MODEL_NAME, "train_ner", LIVE_DIR, args.resume) as tracked:
+    with tracked_stage(paths.NER_MODEL_NAME, "train_ner", paths.NER_LIVE, args.resume) as tracked:
         (train_records, train_docs), (dev_records, dev_docs) = (
             read_split_documents(paths.NER_SPLITS / f"{name}.jsonl") for name in ("train", "dev"))
-        result = train(cfg, train_records, dev_records, paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs,
+        result = train(cfg, train_records, dev_records, paths.VECTORS, paths.NER_OUT, tracked.epochs,
                        resume=args.resume, docs=(train_docs, dev_docs))
         tracked.tracker.log_artifact(result.model_dir)
 

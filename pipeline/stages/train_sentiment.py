@@ -9,19 +9,12 @@ With ``sentiment.train.processes: N`` > 1 it re-runs itself under torchrun (:mod
 from __future__ import annotations
 
 import argparse
-from pathlib import Path
 
 from pipeline import paths
 from pipeline.config import load_section
-from pipeline.embeddings.word2vec import VECTORS_FILE
 from pipeline.runner import run
 from pipeline.stages.launch import relaunch, tracked_stage
-from pipeline.tracking.pyfunc_models import SENTIMENT_MODEL_NAME
 from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
-
-OUT_DIR = paths.OUTPUTS / "sentiment"
-MODEL_DIR = OUT_DIR / "model"
-LIVE_DIR = Path("dvclive/sentiment")
 
 
 def main() -> None:
@@ -30,9 +23,10 @@ def main() -> None:
     args = parser.parse_args()
     cfg = load_section(SentimentConfig, "sentiment")
     relaunch(cfg.train.processes)
-    with tracked_stage(SENTIMENT_MODEL_NAME, "train_sentiment", LIVE_DIR, args.resume) as tracked:
-        train_sentiment(cfg, paths.SENTIMENT_SPLITS, paths.WORD2VEC / VECTORS_FILE, OUT_DIR, tracked.epochs, args.resume)
-        tracked.tracker.log_artifact(MODEL_DIR)
+    with tracked_stage(paths.SENTIMENT_MODEL_NAME, "train_sentiment", paths.SENTIMENT_LIVE, args.resume) as tracked:
+        result = train_sentiment(cfg, paths.SENTIMENT_SPLITS, paths.VECTORS, paths.SENTIMENT_OUT, tracked.epochs,
+                                 args.resume)
+        tracked.tracker.log_artifact(result.model_dir)
 
 
 if __name__ == "__main__":

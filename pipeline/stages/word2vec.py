@@ -11,13 +11,12 @@ import logging
 
 from pipeline import paths
 from pipeline.atomic import write_json
-from pipeline.runner import run
 from pipeline.config import Word2VecConfig, load_section
 from pipeline.data.jsonl import read_jsonl
 from pipeline.embeddings import evaluate, word2vec
 from pipeline.embeddings.normalize import normalizer
-
-CONFIG_FILE = "config.json"
+from pipeline.model_dir import CONFIG
+from pipeline.runner import run
 
 
 def task_tokens(split_file) -> list[str]:
@@ -32,7 +31,7 @@ def main() -> None:
     normalize = normalizer(cfg.lowercase, cfg.digits_to_zero)
     model, stats = word2vec.train_file(paths.CORPUS, cfg)
     word2vec.save(model.wv, paths.WORD2VEC)
-    write_json(paths.WORD2VEC / CONFIG_FILE, cfg.model_dump(mode="json"))
+    write_json(paths.WORD2VEC / CONFIG, cfg.model_dump(mode="json"))
     metrics = {
         "vocab_size": len(model.wv),
         "raw_words": stats.raw_words,

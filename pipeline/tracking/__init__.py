@@ -1,1 +1,1 @@
-"""Run tracking: one small logging interface, filled by dvclive (DVC plots) and MLflow."""
+"""Run tracking: dvclive and MLflow back ends of the logging interface, the model registry, the pyfunc models and the stages' run wrapper."""

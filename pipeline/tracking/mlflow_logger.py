@@ -35,7 +35,7 @@ from mlflow.entities import RunStatus
 
 from pipeline.config import Section
 from pipeline.errors import MissingDataError, PipelineError
-from pipeline.tracking.logger import MetricsLogger, NullLogger
+from pipeline.training.logger import MetricsLogger, NullLogger
 
 OPTIONAL_ENV = "PIPELINE_MLFLOW_OPTIONAL"
 DB_FILE = "mlflow.db"

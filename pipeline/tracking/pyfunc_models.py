@@ -32,13 +32,12 @@ from mlflow.models import ModelSignature
 from mlflow.types import ColSpec, Schema
 
 import pipeline
+from pipeline import paths
 from pipeline.errors import PipelineError
-from pipeline.tracking.logger import MetricsLogger, NullLogger
+from pipeline.model_dir import read_config
 from pipeline.tracking.mlflow_logger import MlflowLogger, flatten
-from pipeline.training.checkpoint import read_config
+from pipeline.training.logger import MetricsLogger, NullLogger
 
-NER_MODEL_NAME = "w2v-ner"
-SENTIMENT_MODEL_NAME = "w2v-sentiment"
 MODEL_DIR_ARTIFACT = "model_dir"
 TEXT_COLUMN = "text"
 METRIC_TAG, PARAM_TAG = "metric.", "param."
@@ -156,14 +155,14 @@ def log_pyfunc_model(
 
 
 def log_ner_model(tracker: MetricsLogger, model_dir: Path, metrics: Mapping[str, float],
-                  registered_name: str = NER_MODEL_NAME) -> ModelVersion | None:
+                  registered_name: str = paths.NER_MODEL_NAME) -> ModelVersion | None:
     """Register a tagger directory (``NerPredictor.load`` must read it) tagged with its test ``metrics``."""
     return log_pyfunc_model(tracker, model_dir, metrics, registered_name, "pyfunc_ner.py", NER_SIGNATURE,
                             NER_EXAMPLE, NER_KEY_PARAMS)
 
 
 def log_sentiment_model(tracker: MetricsLogger, model_dir: Path, metrics: Mapping[str, float],
-                        registered_name: str = SENTIMENT_MODEL_NAME) -> ModelVersion | None:
+                        registered_name: str = paths.SENTIMENT_MODEL_NAME) -> ModelVersion | None:
     """Register a classifier directory (``SentimentPredictor.load`` must read it) tagged with its test ``metrics``."""
     return log_pyfunc_model(tracker, model_dir, metrics, registered_name, "pyfunc_sentiment.py",
                             SENTIMENT_SIGNATURE, SENTIMENT_EXAMPLE, SENTIMENT_KEY_PARAMS)

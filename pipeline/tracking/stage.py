@@ -10,7 +10,7 @@ disagree.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,10 +18,12 @@ from pathlib import Path
 from mlflow.entities.model_registry import ModelVersion
 
 from pipeline import paths
+from pipeline.atomic import write_json
 from pipeline.config import load_section
-from pipeline.tracking.logger import DvcLiveLogger, FanOutLogger, MetricsLogger
+from pipeline.tracking.logger import DvcLiveLogger, FanOutLogger
 from pipeline.tracking.mlflow_logger import TrackingConfig, start_tracking
 from pipeline.tracking.registry import promote
+from pipeline.training.logger import MetricsLogger
 
 
 @dataclass
@@ -60,3 +62,20 @@ def stage_run(experiment: str, stage: str, live_dir: Path | None = None, resume:
             yield StageRun(tracker, FanOutLogger(live, tracker))
         finally:
             live.close()
+
+
+def publish_results(experiment: str, stage: str, metrics_file: Path, metrics: dict, *, params: dict | None = None,
+                    artifacts: Iterable[Path] = (), register: Callable[[MetricsLogger], ModelVersion | None] | None = None,
+                    monitor: str = "") -> None:
+    """The tail every evaluating stage shares: write ``metrics_file``, then one MLflow run with the params, the
+    metrics and the ``artifacts``; ``register`` logs the model version that is then offered as champion on
+    ``monitor``."""
+    write_json(metrics_file, metrics)
+    with stage_run(experiment, stage) as tracked:
+        if params is not None:
+            tracked.tracker.log_params(params)
+        tracked.tracker.log_metrics(metrics, step=0)
+        for path in artifacts:
+            tracked.tracker.log_artifact(path)
+        if register is not None:
+            promote_if_better(register(tracked.tracker), monitor)

@@ -1,1 +1,1 @@
-"""Training machinery shared by the tagger and the classifier: batching, checkpoints, the fit loop."""
+"""Training: the NER and sentiment tasks, the fit loop they share, checkpoints, data-parallel helpers and the logging interface."""

@@ -1,8 +1,6 @@
-"""Model directories and resumable checkpoints, in plain safe formats.
+"""Resumable checkpoints, in plain safe formats.
 
-A *model directory* holds ``model.safetensors`` (weights) and ``config.json``
-(the typed config that rebuilds the module) plus whatever assets the task
-adds (vocabulary, labels). A *checkpoint* is a model directory plus
+A *checkpoint* is a model directory (:mod:`pipeline.model_dir`) plus
 ``optimizer.pt`` (optimiser and scheduler state, tensors only, read back
 with ``torch.load(weights_only=True)``) and ``state.json`` (epoch, best
 score, history).
@@ -21,44 +19,15 @@ import shutil
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_model, save_model
 
 from pipeline.atomic import atomic_open, write_json, write_with
-from pipeline.errors import DataError, MissingDataError
+from pipeline.errors import DataError
+from pipeline.model_dir import load_weights, save_weights
 
-WEIGHTS = "model.safetensors"
-CONFIG = "config.json"
 OPTIMIZER = "optimizer.pt"
 STATE = "state.json"
 LATEST = "latest"
 _UNSAFE_GLOBAL = re.compile(r"Unsupported global: GLOBAL (\S+)")  # how torch names what weights_only refused
-
-
-def save_weights(directory: Path, model: torch.nn.Module, config: dict) -> None:
-    """Write weights and config into ``directory`` (each file atomically)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    write_with(directory / WEIGHTS, lambda tmp: save_model(model, str(tmp)))
-    write_json(directory / CONFIG, config)
-
-
-def read_config(directory: Path) -> dict:
-    """The config stored beside a model's weights."""
-    path = directory / CONFIG
-    if not path.exists():
-        raise MissingDataError(path, "not a model directory: train a model first")
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
-
-
-def load_weights(directory: Path, model: torch.nn.Module) -> torch.nn.Module:
-    """Load ``model.safetensors`` into ``model`` (strict: every tensor must match)."""
-    path = directory / WEIGHTS
-    if not path.exists():
-        raise MissingDataError(path, "not a model directory: train a model first")
-    load_model(model, str(path), strict=True)
-    return model
 
 
 def save_checkpoint(root: Path, epoch: int, model, optimizer, scheduler, config: dict, state: dict) -> Path:

@@ -27,11 +27,12 @@ from typing import Any, Protocol
 import torch
 from tqdm import tqdm
 
+from pipeline.model_dir import save_weights
 from pipeline.progress import progress
-from pipeline.tracking.logger import MetricsLogger
 from pipeline.training import distributed
-from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint, save_weights
+from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from pipeline.training.config import TrainConfig
+from pipeline.training.logger import MetricsLogger
 
 RANK_SEED_STRIDE = 1_000_003  # rank r seeds epoch e with seed + e + r * stride: its own dropout masks
 

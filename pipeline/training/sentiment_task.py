@@ -10,38 +10,37 @@ by the prepare stage, chooses the epoch; the test set is never read here.
 
 from __future__ import annotations
 
-import csv
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import torch
 from gensim.models import KeyedVectors
 from pydantic import Field
 
-from pipeline.atomic import write_json
-from pipeline.config import Section, build_section, read_yaml
-from pipeline.data.jsonl import read_jsonl
-from pipeline.data.tokenizer import tokenize_many
+from pipeline.config import build_section, read_yaml
+from pipeline.data.batching import bucket_batches
+from pipeline.data.splits import Examples, class_indices, class_labels, load_examples
 from pipeline.embeddings import word2vec
-from pipeline.embeddings.vocab import PAD_ID, UNK_ID, Vocab, build_vocab, embedding_matrix
-from pipeline.errors import ConfigError, DataError, MissingDataError
-from pipeline.models.classifier import ClassifierConfig, RNNClassifier, loss_fn, probabilities
-from pipeline.tracking.logger import MetricsLogger
-from pipeline.training.batching import bucket_batches
-from pipeline.training.checkpoint import CONFIG, read_config
+from pipeline.embeddings.vocab import Vocab, build_vocab, embedding_matrix
+from pipeline.errors import ConfigError, MissingDataError
+from pipeline.model_dir import CONFIG, read_config
+from pipeline.models.classifier import (
+    ClassifierAssets,
+    ClassifierConfig,
+    RNNClassifier,
+    TextEncoding,
+    collate,
+    loss_fn,
+    predict_proba,
+)
 from pipeline.training.config import TrainConfig
 from pipeline.training.distributed import shard
+from pipeline.training.logger import MetricsLogger
 from pipeline.training.loop import FitResult, fit
 
-VOCAB_FILE = "vocab.json"
-LABELS_FILE = "labels.json"
-HEAD_SHARE = 0.25  # head+tail keeps the first quarter and the last three quarters (Sun et al. 2019)
 
-
-class SentimentConfig(Section):
+class SentimentConfig(TextEncoding):
     """The ``sentiment`` section of ``params.yaml`` and of every preset in ``configs/``."""
 
     model: ClassifierConfig = ClassifierConfig()
@@ -51,108 +50,20 @@ class SentimentConfig(Section):
     min_count: int = Field(1, ge=1)  # rarer training words are not fine-tuned: they keep their vector, or become <unk>
     lowercase: bool = True  # must match the word2vec normalisation when vectors are used
     digits_to_zero: bool = True
-    max_len: int | None = Field(400, ge=1)  # None keeps whole reviews
-    truncation: Literal["head", "tail", "head+tail"] = "head+tail"
     eval_batch_size: int = Field(128, ge=1)
-    # torch CPU threads; null keeps torch's default. On a shared, busy machine 1 is far faster than
-    # threads that wait on each other (measured 5x on the sample while other jobs held the cores).
+    # torch CPU threads; null keeps torch's default. On a busy machine 1 beats threads that wait on each other.
     threads: int | None = Field(None, ge=1)
-
-
-@dataclass
-class Examples:
-    """Token lists and their raw target values, read from one split file."""
-
-    tokens: list[list[str]]
-    targets: list[str]
-
-
-def load_examples(path: Path, target: str) -> Examples:
-    """Read a prepared ``.jsonl`` split or a ``.csv`` with a ``text`` column and a ``target`` column."""
-    if path.suffix == ".csv":
-        return _load_csv(path, target)
-    tokens, targets = [], []
-    for line, record in enumerate(read_jsonl(path), start=1):
-        if not isinstance(record.get("tokens"), list) or record.get(target) is None:
-            raise DataError(path, line, f"expected a 'tokens' list and a non-null {target!r} field")
-        tokens.append(record["tokens"])
-        targets.append(str(record[target]))
-    return Examples(tokens, targets)
-
-
-def _load_csv(path: Path, target: str) -> Examples:
-    """A labelled CSV (header row with ``text`` and ``target``), tokenized like the prepared splits."""
-    with open(path, encoding="utf-8", newline="") as fh:
-        rows = list(csv.DictReader(fh))
-    if not rows or "text" not in rows[0] or target not in rows[0]:
-        raise DataError(path, 1, f"expected a header with columns 'text' and {target!r}")
-    for line, row in enumerate(rows, start=2):
-        if not row[target]:
-            raise DataError(path, line, f"empty {target!r}")
-    return Examples(list(tokenize_many(row["text"] for row in rows)), [row[target] for row in rows])
-
-
-def class_labels(targets: list[str]) -> list[str]:
-    """The classes in a stable order: numeric when every value is a number (ratings), else alphabetical."""
-    values = set(targets)
-    numeric = all(v.lstrip("-").isdigit() for v in values)
-    return sorted(values, key=int if numeric else str)
-
-
-def class_indices(examples: Examples, labels: list[str], source: str | Path) -> np.ndarray:
-    """Target values as indices into ``labels``; a class the model never saw is a :class:`DataError`."""
-    unknown = sorted(set(examples.targets) - set(labels))
-    if unknown:
-        raise DataError(source, None, f"classes {unknown} do not occur in the training data {labels}")
-    index = {label: i for i, label in enumerate(labels)}
-    return np.array([index[y] for y in examples.targets], dtype=np.int64)
-
-
-def truncate(ids: list[int], max_len: int | None, policy: str) -> list[int]:
-    """Cut ``ids`` to ``max_len``: keep the head, the tail, or a quarter head and three quarters tail."""
-    if max_len is None or len(ids) <= max_len:
-        return ids
-    if policy == "head":
-        return ids[:max_len]
-    if policy == "tail":
-        return ids[-max_len:]
-    head = int(max_len * HEAD_SHARE)
-    return ids[:head] + ids[len(ids) - (max_len - head) :]
-
-
-def encode(vocab: Vocab, tokens: list[str], cfg: SentimentConfig) -> list[int]:
-    """Ids of one review, truncated; an empty review becomes one unknown token."""
-    return truncate(vocab.encode(tokens), cfg.max_len, cfg.truncation) or [UNK_ID]
-
-
-def collate(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
-    """Pad id lists into ``ids`` (B, T) with their ``lengths`` (B,)."""
-    lengths = torch.tensor([len(s) for s in sequences])
-    ids = torch.full((len(sequences), int(lengths.max())), PAD_ID, dtype=torch.long)
-    for row, seq in enumerate(sequences):
-        ids[row, : len(seq)] = torch.tensor(seq)
-    return ids, lengths
-
-
-def predict_proba(model: RNNClassifier, sequences: list[list[int]], batch_size: int) -> np.ndarray:
-    """Class probabilities (N, C) in input order; batches of similar length, inference mode."""
-    model.eval()
-    out = np.zeros((len(sequences), model.cfg.num_classes), dtype=np.float32)
-    with torch.inference_mode():
-        for batch in bucket_batches([len(s) for s in sequences], batch_size, seed=0, epoch=0, shuffle=False):
-            out[batch] = probabilities(model(*collate([sequences[i] for i in batch]))).numpy()
-    return out
 
 
 class SentimentTask:
     """The :class:`~pipeline.training.loop.Task` of a classifier: encoded splits, loss and dev metrics."""
 
-    def __init__(self, cfg: SentimentConfig, vocab: Vocab, labels: list[str], train: Examples, dev: Examples) -> None:
-        self.cfg, self.vocab, self.labels = cfg, vocab, labels
-        self.train_ids = [encode(vocab, t, cfg) for t in train.tokens]
-        self.train_y = torch.from_numpy(class_indices(train, labels, "train split"))
-        self.dev_ids = [encode(vocab, t, cfg) for t in dev.tokens]
-        self.dev_y = class_indices(dev, labels, "dev split")
+    def __init__(self, cfg: SentimentConfig, assets: ClassifierAssets, train: Examples, dev: Examples) -> None:
+        self.cfg, self.assets = cfg, assets
+        self.train_ids = [assets.encode(t) for t in train.tokens]
+        self.train_y = torch.from_numpy(class_indices(train, assets.labels, "train split"))
+        self.dev_ids = [assets.encode(t) for t in dev.tokens]
+        self.dev_y = class_indices(dev, assets.labels, "dev split")
 
     def batches(self, epoch: int):
         """This rank's shuffled, length-bucketed ``(ids, lengths, targets)`` batches, fixed by ``(seed, epoch)``."""
@@ -174,9 +85,7 @@ class SentimentTask:
         }
 
     def save_assets(self, directory: Path) -> None:
-        """Vocabulary and class labels: with ``config.json`` they rebuild the model."""
-        self.vocab.save(directory / VOCAB_FILE)
-        write_json(directory / LABELS_FILE, self.labels)
+        self.assets.save(directory)
 
 
 def load_vectors(path: Path, cfg: SentimentConfig) -> KeyedVectors:
@@ -231,7 +140,8 @@ def train_sentiment(
     apply_threads(cfg)
     torch.manual_seed(cfg.train.seed)
     model = build_model(cfg, vocab, kv)
-    task = SentimentTask(cfg, vocab, labels, train, dev)
+    encoding = TextEncoding(max_len=cfg.max_len, truncation=cfg.truncation)
+    task = SentimentTask(cfg, ClassifierAssets(vocab, labels, encoding), train, dev)
     return fit(model, task, cfg.train, out_dir, "dev_acc", cfg.model_dump(mode="json"), logger, resume)
 
 

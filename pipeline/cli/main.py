@@ -1,4 +1,4 @@
-"""``w2vp``: the project's command line.
+"""``w2vp``: the project's command line, its root commands and global options.
 
 Stages run through DVC (``dvc repro``); this CLI is for everything around
 them: validating data files, checking the data root, tagging and scoring
@@ -14,11 +14,11 @@ from typing import Annotated
 
 import typer
 
-from pipeline.cli_mlflow import mlflow_app
-from pipeline.cli_ner import ner_app
-from pipeline.cli_sentiment import sentiment_app
-from pipeline.cli_spacy import spacy_app
-from pipeline.cli_spark import spark_app
+from pipeline.cli.mlflow import mlflow_app
+from pipeline.cli.ner import ner_app
+from pipeline.cli.sentiment import sentiment_app
+from pipeline.cli.spacy import spacy_app
+from pipeline.cli.spark import spark_app
 from pipeline.config import DataConfig, load_section
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb

@@ -28,7 +28,8 @@ def compare(
     out_dir: Annotated[Path | None, typer.Option(help="Where NAME.md and NAME.html go [outputs/mlflow].")] = None,
 ) -> None:
     """Print every version with its test metrics and key params, best METRIC first; also write markdown and HTML."""
-    from pipeline.tracking.registry import REPORT_DIR, compare as compare_versions, to_markdown
+    from pipeline.tracking.registry import REPORT_DIR, to_markdown
+    from pipeline.tracking.registry import compare as compare_versions
 
     def go() -> None:
         target = out_dir or REPORT_DIR

@@ -21,7 +21,8 @@ import typer
 
 from pipeline import paths
 from pipeline.atomic import atomic_open
-from pipeline.errors import DataError, MissingDataError
+from pipeline.cli.textinput import text_lines
+from pipeline.errors import DataError
 from pipeline.runner import run
 
 ner_app = typer.Typer(help="NER models: tag text or CoNLL files.", no_args_is_help=True)
@@ -42,17 +43,6 @@ class Scheme(str, Enum):
     iob1 = "iob1"
     iob2 = "iob2"
     bioes = "bioes"
-
-
-def _text_lines(source: Path) -> Iterator[tuple[int, str]]:
-    """``(line number, text)`` of the non-empty lines of ``source`` (``-`` is stdin)."""
-    if str(source) != "-" and not source.exists():
-        raise MissingDataError(source, "expected a text file with one text a line, or - for stdin")
-    handle = sys.stdin if str(source) == "-" else open(source, encoding="utf-8")
-    with handle:
-        for number, line in enumerate(handle, start=1):
-            if line.strip():
-                yield number, line.rstrip("\n")
 
 
 def _chunks(items: Iterator, size: int) -> Iterator[list]:
@@ -77,7 +67,7 @@ def _write(out: TextIO, fmt: OutputFormat, record: dict) -> None:
 
 
 def _tag_text(predictor, source: Path) -> Iterator[dict]:
-    for number, text in _text_lines(source):
+    for number, text in text_lines(source):
         yield {"line": number, "text": text, **predictor.predict_text(text)}
 
 

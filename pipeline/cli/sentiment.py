@@ -9,7 +9,6 @@ and scores it once on the test split.
 from __future__ import annotations
 
 import json
-import sys
 from dataclasses import asdict
 from pathlib import Path
 from typing import Annotated
@@ -18,21 +17,12 @@ import typer
 
 from pipeline import paths
 from pipeline.atomic import write_json
-from pipeline.errors import MissingDataError
+from pipeline.cli.textinput import text_lines
 from pipeline.runner import run
 
 sentiment_app = typer.Typer(help="Sentiment models: predict, lecture presets.", no_args_is_help=True)
 PRESETS = Path("configs/presets")
 BATCH_LINES = 1000  # texts classified per call: bounded memory on long inputs, batched inference within
-
-
-def _lines(source: Path) -> list[str]:
-    """Non-empty lines of ``source`` (``-`` is stdin)."""
-    if str(source) != "-" and not source.exists():
-        raise MissingDataError(source, "expected a text file with one text a line, or - for stdin")
-    handle = sys.stdin if str(source) == "-" else open(source, encoding="utf-8")
-    with handle:
-        return [line.rstrip("\n") for line in handle if line.strip()]
 
 
 @sentiment_app.command()
@@ -45,7 +35,7 @@ def predict(
 
     def go() -> None:
         predictor = SentimentPredictor.load(model_dir)
-        texts = _lines(source)
+        texts = [text for _number, text in text_lines(source)]
         for start in range(0, len(texts), BATCH_LINES):
             chunk = texts[start : start + BATCH_LINES]
             for text, prediction in zip(chunk, predictor.predict_texts(chunk)):
@@ -58,7 +48,7 @@ def predict(
 def preset(
     name: Annotated[str, typer.Argument(help="s1, s2, s3_lstm, s3_gru or s4 (configs/presets/NAME.yaml).")],
     data_dir: Annotated[Path, typer.Option(help="Prepared sentiment splits.")] = paths.SENTIMENT_SPLITS,
-    vectors: Annotated[Path, typer.Option(help="word2vec vectors (for presets that use them).")] = paths.WORD2VEC / paths.VECTORS_FILE,
+    vectors: Annotated[Path, typer.Option(help="word2vec vectors (for presets that use them).")] = paths.VECTORS,
     out_dir: Annotated[Path | None, typer.Option(help="Where the model and metrics go [outputs/presets/NAME].")] = None,
 ) -> None:
     """Train a lecture preset, score it once on the test split, write ``OUT_DIR/metrics.json``."""

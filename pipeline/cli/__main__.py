@@ -1,0 +1,5 @@
+"""``python -m pipeline.cli``: the same as ``w2vp``."""
+
+from pipeline.cli.main import app
+
+app()
