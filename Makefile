@@ -16,10 +16,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## run: the main job, `dvc repro` on the embedded sample
+## run: the main job, `dvc repro` on the embedded sample, then the one-screen summary
 run: $(STAMP)
 	PATH="$(BIN):$$PATH" dvc repro
-	PATH="$(BIN):$$PATH" dvc metrics show
+	PATH="$(BIN):$$PATH" w2vp summary
 
 ## test: the safe-loading check (no unpickling loads), then the whole test suite, including `dvc repro` end to end
 test: $(STAMP)

@@ -26,11 +26,14 @@ SPACY_PIPELINE = Path("spacy_pipeline")
 NER_LIVE = Path("dvclive/ner")
 SENTIMENT_LIVE = Path("dvclive/sentiment")
 SENTIMENT_PLOTS = PLOTS / "sentiment"
+BASELINE_PLOTS = PLOTS / "baseline"
+REPORT = OUTPUTS / "report.html"  # the run's one HTML report (stage report)
 
 NER_MODEL_NAME = "w2v-ner"  # registered model, and the experiment of its training and evaluation runs
 SENTIMENT_MODEL_NAME = "w2v-sentiment"
 BASELINE_EXPERIMENT = "tfidf-baseline"
 SPACY_EXPERIMENT = "spacy-pipeline"  # each assembled pipeline, as an artifact
+REPORT_EXPERIMENT = "run-report"
 
 CONLL_FILES = {"train": "conll2003/eng.train.gz", "dev": "conll2003/eng.testa.gz", "test": "conll2003/eng.testb.gz"}
 IMDB_FILES = {"train": "aclimdb/train.jsonl.gz", "test": "aclimdb/test.jsonl.gz", "unsup": "aclimdb/unsup.jsonl.gz"}

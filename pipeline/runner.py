@@ -4,17 +4,26 @@ A :class:`~pipeline.errors.PipelineError` (bad file, bad config, missing data)
 prints ``error: <file:line: message>`` on stderr and exits with status 1.
 ``--debug`` on the CLI, or ``PIPELINE_DEBUG=1`` for stages, re-raises it
 with its traceback. Any other exception is a bug and is never caught here.
+
+It also sets what a run prints: libraries (gensim, MLflow, urllib3, …) log
+at WARNING unless ``PIPELINE_LOG=info`` (the CLI's ``--verbose``) asks for
+their INFO lines, and a warning is one line, ``warning: <message>``.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
+import warnings
 from collections.abc import Callable
 
 from pipeline.errors import PipelineError
 
 DEBUG_ENV = "PIPELINE_DEBUG"
+LOG_ENV = "PIPELINE_LOG"
+LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
+QUIETED = ("gensim", "mlflow", "urllib3", "alembic", "dvclive", "git", "httpx", "pipeline")
 
 
 def debug_enabled() -> bool:
@@ -22,8 +31,31 @@ def debug_enabled() -> bool:
     return os.environ.get(DEBUG_ENV) == "1"
 
 
+def log_level() -> int:
+    """The level ``PIPELINE_LOG`` names (``warning`` when unset)."""
+    name = os.environ.get(LOG_ENV, "warning").lower()
+    if name not in LOG_LEVELS:
+        raise ValueError(f"{LOG_ENV}={name!r}: expected one of {', '.join(LOG_LEVELS)}")
+    return LOG_LEVELS[name]
+
+
+def _one_line(message, category, filename, lineno, line=None) -> str:
+    prefix = "warning" if category is UserWarning else category.__name__
+    return f"{prefix}: {message}\n"
+
+
+def configure_output() -> None:
+    """Library loggers at :func:`log_level`, plain ``level name: message`` lines, one-line warnings."""
+    level = log_level()
+    logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=level)
+    for name in QUIETED:
+        logging.getLogger(name).setLevel(level)
+    warnings.formatwarning = _one_line
+
+
 def run(main: Callable[[], None]) -> None:
-    """Call ``main``; turn a PipelineError into a one-line message and exit 1."""
+    """Call ``main`` with :func:`configure_output`; turn a PipelineError into a one-line message and exit 1."""
+    configure_output()
     try:
         main()
     except PipelineError as exc:

@@ -23,7 +23,7 @@ from pipeline.config import DataConfig, load_section
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
 from pipeline.data.tags import Scheme
-from pipeline.runner import DEBUG_ENV, run
+from pipeline.runner import DEBUG_ENV, LOG_ENV, run
 
 app = typer.Typer(help="word2vec + BiLSTM/BiGRU NER and sentiment pipeline.", no_args_is_help=True)
 app.add_typer(ner_app, name="ner")
@@ -34,10 +34,15 @@ app.add_typer(spark_app, name="spark")
 
 
 @app.callback()
-def main(debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for user errors.")] = False) -> None:
+def main(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for user errors.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Library INFO logs and every repaired tag.")] = False,
+) -> None:
     """Global options."""
     if debug:
         os.environ[DEBUG_ENV] = "1"
+    if verbose:
+        os.environ[LOG_ENV] = "info"
 
 
 @app.command()
@@ -83,6 +88,16 @@ def check_data(params: Path = Path("params.yaml")) -> None:
             typer.echo(f"ok  {key:12s} {path}")
 
     run(check)
+
+
+
+@app.command()
+def summary() -> None:
+    """One screen on the last run: each model's dev and test score beside the baseline, its registry state,
+    the report and the next commands to try."""
+    from pipeline.tracking.summary import summary_lines
+
+    run(lambda: typer.echo("\n".join(summary_lines())))
 
 
 if __name__ == "__main__":

@@ -9,7 +9,10 @@ torchrun every rank computes the same order and takes its own share of it
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterator
+from typing import Generic, TypeVar
 
+T = TypeVar("T")
 POOL_BATCHES = 50  # sort within pools of 50 batches: similar lengths, yet still shuffled across epochs
 MAX_DOC_SENTENCES = 256  # document_batches: longer documents are pooled in chunks of this many sentences (bounded memory)
 
@@ -71,3 +74,16 @@ def document_batches(docs: list[int], batch_size: int, seed: int, epoch: int, sh
     if current:
         batches.append(current)
     return batches
+
+
+class Batches(Generic[T]):
+    """An epoch's batches, built lazily from their index lists, whose count is known before the first one."""
+
+    def __init__(self, order: list[list[int]], build: Callable[[list[int]], T]) -> None:
+        self.order, self.build = order, build
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def __iter__(self) -> Iterator[T]:
+        return (self.build(ids) for ids in self.order)

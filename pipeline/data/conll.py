@@ -7,13 +7,15 @@ Files are read a line at a time, so the full CoNLL-2003 (or larger) corpora
 never sit in memory; ``.gz`` files are decompressed on the fly.
 
 Every problem in a file is a :class:`~pipeline.errors.DataError` naming the
-exact ``file:line``; a repaired tag sequence is a warning naming it.
+exact ``file:line``. Repaired tag sequences are one warning per file, with
+their count and first lines; each one is logged at INFO (``--verbose``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import gzip
+import logging
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -26,6 +28,8 @@ from pipeline.errors import DataError
 
 DOCSTART = "-DOCSTART-"
 MAX_SENTENCE_TOKENS = 1000  # CoNLL-2003's longest sentence has 124 tokens
+SHOWN_REPAIRS = 5  # lines a repair warning names; --verbose logs every one
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -77,14 +81,14 @@ def _whitespace_hint(text: str) -> str:
     return ""
 
 
-def _sentence(
-    path: Path, rows: list[tuple[int, str, str]], scheme: Scheme, target: Scheme, invalid: Invalid, doc: int
-) -> Sentence:
-    """Build a sentence from ``(line, word, tag)`` rows, converting its tags to ``target``."""
+def _sentence(path: Path, rows: list[tuple[int, str, str]], scheme: Scheme, target: Scheme, invalid: Invalid,
+              doc: int, repaired: list[int]) -> Sentence:
+    """Build a sentence from ``(line, word, tag)`` rows, converting its tags to ``target``; repairs go to ``repaired``."""
     numbers = [number for number, _, _ in rows]
 
     def warn(index: int, message: str) -> None:
-        warnings.warn(f"{path}:{numbers[index]}: {message} (repaired)")
+        repaired.append(numbers[index])
+        log.info("%s:%d: %s (repaired)", path, numbers[index], message)
 
     try:
         tags = convert([tag for _, _, tag in rows], scheme, target, invalid, warn)
@@ -108,6 +112,7 @@ def read_conll(
     would only fail later, far from its cause.
     """
     path = Path(path)
+    repaired: list[int] = []
     expected: tuple[int, int] | None = None
     rows: list[tuple[int, str, str]] = []
     found = False
@@ -121,14 +126,23 @@ def read_conll(
             _check_length(path, rows, max_tokens)
             continue
         if rows:
-            yield _sentence(path, rows, scheme, target, invalid, doc)
+            yield _sentence(path, rows, scheme, target, invalid, doc, repaired)
             rows, found, doc_has_sentences = [], True, True
         if docstart and doc_has_sentences:
             doc, doc_has_sentences = doc + 1, False
     if rows:
-        yield _sentence(path, rows, scheme, target, invalid, doc)
+        yield _sentence(path, rows, scheme, target, invalid, doc, repaired)
     elif not found:
         raise DataError(path, None, "no sentences: the file is empty or holds only -DOCSTART- and blank lines")
+    if repaired:
+        warnings.warn(repair_summary(path, scheme, repaired))
+
+
+def repair_summary(path: Path, scheme: Scheme, lines: list[int]) -> str:
+    """``eng.train.gz: 2 IOB1 tags repaired (lines 152428, 175436)``: the count and the first few places."""
+    shown = ", ".join(map(str, lines[:SHOWN_REPAIRS])) + (", ..." if len(lines) > SHOWN_REPAIRS else "")
+    plural = "s" if len(lines) > 1 else ""
+    return f"{path}: {len(lines)} {scheme.upper()} tag{plural} repaired (line{plural} {shown}; --verbose lists each)"
 
 
 def _check_length(path: Path, rows: list[tuple[int, str, str]], max_tokens: int) -> None:

@@ -10,7 +10,7 @@ from pipeline import paths
 from pipeline.baselines.tfidf import BaselineConfig, TfidfBaseline
 from pipeline.config import load_section
 from pipeline.data.splits import class_indices, class_labels, load_examples
-from pipeline.evaluation.sentiment import classification_metrics
+from pipeline.evaluation.sentiment import classification_metrics, log_plots
 from pipeline.runner import run
 from pipeline.tracking.stage import publish_results
 
@@ -23,7 +23,9 @@ def main() -> None:
     y = {name: class_indices(data[name], labels, splits[name]) for name in splits}
     baseline, dev_scores = TfidfBaseline.fit(cfg, data["train"].tokens, y["train"], data["dev"].tokens, y["dev"], labels)
     baseline.save(paths.BASELINE)
-    test = classification_metrics(y["test"], baseline.predict_proba(data["test"].tokens), labels)
+    probs = baseline.predict_proba(data["test"].tokens)
+    test = classification_metrics(y["test"], probs, labels)
+    log_plots(paths.BASELINE_PLOTS, y["test"], probs, labels)
     metrics = {f"dev_acc_C{c:g}": acc for c, acc in dev_scores.items()}
     metrics |= {"C": float(baseline.classifier.C), "test_accuracy": test["accuracy"], "test_n": test["n"]}
     if "roc_auc" in test:

@@ -7,8 +7,6 @@ normalisation) and ``metrics/word2vec.json``.
 
 from __future__ import annotations
 
-import logging
-
 from pipeline import paths
 from pipeline.atomic import write_json
 from pipeline.config import Word2VecConfig, load_section
@@ -25,8 +23,6 @@ def task_tokens(split_file) -> list[str]:
 
 
 def main() -> None:
-    logging.basicConfig(format="%(asctime)s %(levelname)s %(message)s", level=logging.WARNING)
-    logging.getLogger("gensim.models.word2vec").setLevel(logging.INFO)  # its progress lines carry words/s
     cfg = load_section(Word2VecConfig, "word2vec")
     normalize = normalizer(cfg.lowercase, cfg.digits_to_zero)
     model, stats = word2vec.train_file(paths.CORPUS, cfg)

@@ -19,16 +19,15 @@ all ranks; rank 0 alone evaluates, logs, decides and writes.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 import torch
-from tqdm import tqdm
 
+from pipeline.data.batching import Batches
 from pipeline.model_dir import save_weights
-from pipeline.progress import progress
+from pipeline.progress import progress, write
 from pipeline.training import distributed
 from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint, save_checkpoint
 from pipeline.training.config import TrainConfig
@@ -40,8 +39,8 @@ RANK_SEED_STRIDE = 1_000_003  # rank r seeds epoch e with seed + e + r * stride:
 class Task(Protocol):
     """What :func:`fit` needs to know about a task."""
 
-    def batches(self, epoch: int) -> Iterable[Any]:
-        """This rank's training batches for ``epoch`` (deterministic in the epoch; ``distributed.shard``)."""
+    def batches(self, epoch: int) -> Batches:
+        """This rank's training batches for ``epoch`` (deterministic in the epoch; ``distributed.shard``), counted."""
 
     def loss(self, model: torch.nn.Module, batch: Any) -> tuple[torch.Tensor, int]:
         """Mean loss of a batch and its number of tokens (for tokens/s)."""
@@ -93,7 +92,8 @@ def train_epoch(model, task: Task, optimizer, cfg: TrainConfig, epoch: int) -> d
         torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
         optimizer.step()
         total_loss, total_tokens, n_batches = total_loss + loss.item(), total_tokens + tokens, n_batches + 1
-        bar.set_postfix(loss=f"{total_loss / n_batches:.3f}", tok_s=f"{total_tokens / (time.perf_counter() - start):.0f}")
+        bar.set_postfix(loss=f"{total_loss / n_batches:.3f}", tok_s=f"{total_tokens / (time.perf_counter() - start):.0f}",
+                        refresh=False)
     seconds = time.perf_counter() - start
     total_loss, total_tokens, n_batches = distributed.sum_over_ranks([total_loss, total_tokens, n_batches])
     return {"train_loss": total_loss / max(n_batches, 1), "tokens_per_s": total_tokens / seconds, "epoch_s": seconds}
@@ -140,7 +140,7 @@ def fit(
             if main:
                 metrics |= evaluate(model, task)
                 logger.log_metrics(metrics, step=epoch)
-                tqdm.write(f"epoch {epoch}: " + " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
+                write(f"epoch {epoch}/{cfg.epochs}: " + " ".join(f"{k}={v:.4g}" for k, v in metrics.items()))
                 if record_epoch(state, epoch, metrics, monitor):
                     save_weights(model_dir, model, config)
                     task.save_assets(model_dir)

@@ -9,7 +9,6 @@ is the same chunk-level F1 conlleval reports.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
@@ -17,7 +16,7 @@ import torch
 from pydantic import Field
 
 from pipeline.config import Section
-from pipeline.data.batching import bucket_batches, document_batches
+from pipeline.data.batching import Batches, bucket_batches, document_batches
 from pipeline.data.splits import Record
 from pipeline.data.tags import convert, split_tag
 from pipeline.embeddings import word2vec
@@ -78,16 +77,18 @@ class NerTask:
         self.train_docs = [train_docs[i] for i in kept]
         self.dev = dev
 
-    def batches(self, epoch: int) -> Iterator[Batch]:
+    def batches(self, epoch: int) -> Batches[Batch]:
         """Length-bucketed sentences; whole documents per batch for a ``doc_context`` tagger."""
         size, seed = self.cfg.train.batch_size, self.cfg.train.seed
         if self.cfg.model.doc_context:
             order = document_batches(self.train_docs, size, seed, epoch)
         else:
             order = bucket_batches([len(tokens) for tokens, _ in self.train], size, seed, epoch)
-        for ids in shard(order):
-            docs = [self.train_docs[i] for i in ids] if self.cfg.model.doc_context else None
-            yield encode_batch([self.train[i][0] for i in ids], self.assets, [self.train[i][1] for i in ids], docs)
+        return Batches(shard(order), self._encode)
+
+    def _encode(self, ids: list[int]) -> Batch:
+        docs = [self.train_docs[i] for i in ids] if self.cfg.model.doc_context else None
+        return encode_batch([self.train[i][0] for i in ids], self.assets, [self.train[i][1] for i in ids], docs)
 
     def loss(self, model: Tagger, batch: Batch) -> tuple[torch.Tensor, int]:
         return model.loss(batch), int(batch.lengths.sum())

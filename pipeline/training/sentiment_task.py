@@ -19,7 +19,7 @@ from gensim.models import KeyedVectors
 from pydantic import Field
 
 from pipeline.config import build_section, read_yaml
-from pipeline.data.batching import bucket_batches
+from pipeline.data.batching import Batches, bucket_batches
 from pipeline.data.splits import Examples, class_indices, class_labels, load_examples
 from pipeline.embeddings import word2vec
 from pipeline.embeddings.vocab import Vocab, build_vocab, embedding_matrix
@@ -65,11 +65,11 @@ class SentimentTask:
         self.dev_ids = [assets.encode(t) for t in dev.tokens]
         self.dev_y = class_indices(dev, assets.labels, "dev split")
 
-    def batches(self, epoch: int):
+    def batches(self, epoch: int) -> Batches:
         """This rank's shuffled, length-bucketed ``(ids, lengths, targets)`` batches, fixed by ``(seed, epoch)``."""
         lengths = [len(s) for s in self.train_ids]
-        for batch in shard(bucket_batches(lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch)):
-            yield (*collate([self.train_ids[i] for i in batch]), self.train_y[batch])
+        return Batches(shard(bucket_batches(lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch)),
+                       lambda batch: (*collate([self.train_ids[i] for i in batch]), self.train_y[batch]))
 
     def loss(self, model: RNNClassifier, batch) -> tuple[torch.Tensor, int]:
         ids, lengths, targets = batch
