@@ -46,8 +46,9 @@ def progress(iterable: Iterable | None = None, *, desc: str, unit: str, total: i
 
 
 def write(message: str) -> None:
-    """Print a line without breaking a bar that is being drawn."""
-    tqdm.write(message)
+    """Print a line on stdout now (a log shows it as it happens), without breaking a bar that is being drawn."""
+    tqdm.write(message, file=sys.stdout)
+    sys.stdout.flush()
 
 
 class LogProgress:

@@ -47,6 +47,8 @@ def _one_line(message, category, filename, lineno, line=None) -> str:
 def configure_output() -> None:
     """Library loggers at :func:`log_level`, plain ``level name: message`` lines, one-line warnings."""
     level = log_level()
+    if level > logging.INFO:  # MLflow draws a bar per artifact download, one log line per redraw
+        os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=level)
     for name in QUIETED:
         logging.getLogger(name).setLevel(level)
