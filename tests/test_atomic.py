@@ -18,8 +18,8 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
+from conftest import keyed_vectors
 from gensim.models import KeyedVectors
 from process_util import sigkill_and_reap
 
@@ -100,8 +100,7 @@ def test_success_replaces_whole_file_with_shared_mode(tmp_path):
 def test_word2vec_save_failure_keeps_previous_vectors(tmp_path, monkeypatch):
     """The word2vec stage's writer goes through ``pipeline.atomic``: a crash while saving new vectors keeps the old ones."""
     def vectors(seed: int) -> KeyedVectors:
-        kv = KeyedVectors(vector_size=4)
-        kv.add_vectors(["a", "b"], np.random.default_rng(seed).normal(size=(2, 4)).astype(np.float32))
+        kv = keyed_vectors(["a", "b"], dim=4, seed=seed)
         for word in ("a", "b"):
             kv.set_vecattr(word, "count", 1)
         return kv

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import ROOT
 
 from pipeline import errors
 from pipeline.config import DataConfig, PrepareConfig, Word2VecConfig, load_section
@@ -30,8 +31,7 @@ from pipeline.data.jsonl import read_jsonl
 from pipeline.embeddings import word2vec
 from pipeline.training.ner_task import NerConfig
 
-ROOT = Path(__file__).resolve().parents[1]
-BAD = Path(__file__).resolve().parent / "bad_inputs"
+BAD = ROOT / "tests" / "bad_inputs"
 CASES = yaml.safe_load((BAD / "cases.yaml").read_text(encoding="utf-8"))["cases"]
 CLI_CASES = [case for case in CASES if case.get("cli")]
 MIN_ERROR_CASES = 40

@@ -12,16 +12,15 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import copy_repo
 from mlflow import MlflowClient
 from mlflow.entities import RunStatus
-from test_dvc_repro import _copy_repo
 
 from pipeline.model_dir import read_config
 from pipeline.paths import NER_MODEL_NAME
@@ -50,11 +49,7 @@ def merge(base: dict, extra: dict) -> dict:
 
 def prepared_copy(root: Path) -> Path:
     """A git copy of the project with tiny params, ``prepare`` + ``word2vec`` reproduced and committed."""
-    repo = root / "repo"
-    _copy_repo(repo)
-    for stale in ("outputs", "metrics", "dvclive", "plots", "dvc.lock", "mlflow.db", "mlruns"):
-        path = repo / stale
-        shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
+    repo = copy_repo(root / "repo", without=("outputs", "metrics", "dvclive", "plots", "dvc.lock", "mlflow.db", "mlruns"))
     params = yaml.safe_load((repo / "params.yaml").read_text())
     (repo / "params.yaml").write_text(yaml.safe_dump(merge(params, TINY), sort_keys=False))
     run(repo, "dvc", "repro", "word2vec")

@@ -1,8 +1,10 @@
 from pathlib import Path
 
 import pytest
+import yaml
+from conftest import ROOT
 
-from pipeline.config import DATA_ENV, DataConfig, Word2VecConfig, build_section, load_section
+from pipeline.config import DATA_ENV, DataConfig, PrepareConfig, Word2VecConfig, build_section, load_section
 from pipeline.errors import ConfigError, MissingDataError
 
 
@@ -40,6 +42,24 @@ def test_missing_params_file(tmp_path):
         load_section(Word2VecConfig, "word2vec", tmp_path / "params.yaml")
 
 
+def sets(given: object, loaded: object) -> bool:
+    """Whether every value in ``given`` (nested dicts from YAML) is the one in ``loaded``."""
+    if isinstance(given, dict):
+        return isinstance(loaded, dict) and all(k in loaded and sets(v, loaded[k]) for k, v in given.items())
+    return given == loaded
+
+
 def test_repo_params_are_valid():
-    root = Path(__file__).resolve().parents[1]
-    assert load_section(Word2VecConfig, "word2vec", root / "params.yaml").epochs >= 1
+    """Each section of the committed params.yaml loads, and every value it sets is the value its stage gets."""
+    from pipeline.baselines.tfidf import BaselineConfig
+    from pipeline.tracking.mlflow_logger import TrackingConfig
+    from pipeline.training.ner_task import NerConfig
+    from pipeline.training.sentiment_task import SentimentConfig
+
+    sections = {"data": DataConfig, "prepare": PrepareConfig, "word2vec": Word2VecConfig, "ner": NerConfig,
+                "sentiment": SentimentConfig, "baseline": BaselineConfig, "tracking": TrackingConfig}
+    params = yaml.safe_load((ROOT / "params.yaml").read_text(encoding="utf-8"))
+    assert sections.keys() <= params.keys()
+    for name, section in sections.items():
+        loaded = load_section(section, name, ROOT / "params.yaml").model_dump(mode="json")
+        assert sets(params[name], loaded), (name, params[name], loaded)

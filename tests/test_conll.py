@@ -9,11 +9,12 @@ import warnings
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE
 
 from pipeline.data.conll import Sentence, read_conll, write_conll
 from pipeline.errors import DataError, MissingDataError
 
-SAMPLE = Path(__file__).resolve().parent.parent / "data" / "sample" / "conll2003"
+CONLL = SAMPLE / "conll2003"
 
 
 def _write(tmp_path: Path, text: str | bytes, name: str = "x.conll") -> Path:
@@ -31,7 +32,7 @@ def _error(path: Path, **kwargs: str) -> DataError:
 def test_eng_train_sample() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # the real data needs no repair
-        sentences = list(read_conll(SAMPLE / "eng.train.gz"))
+        sentences = list(read_conll(CONLL / "eng.train.gz"))
     assert len(sentences) == 300
     first = sentences[0]
     assert " ".join(first.words) == "EU rejects German call to boycott British lamb ."
@@ -46,14 +47,14 @@ def test_eng_train_sample() -> None:
 
 
 def test_eng_testa_sample() -> None:
-    sentences = list(read_conll(SAMPLE / "eng.testa.gz", invalid="reject"))
+    sentences = list(read_conll(CONLL / "eng.testa.gz", invalid="reject"))
     assert len(sentences) == 100
     assert sentences[0].words[:3] == ["CRICKET", "-", "LEICESTERSHIRE"]
     assert sentences[0].tags[:3] == ["O", "O", "B-ORG"]
 
 
 def test_sample_to_bioes() -> None:
-    first = next(read_conll(SAMPLE / "eng.train.gz", target="bioes"))
+    first = next(read_conll(CONLL / "eng.train.gz", target="bioes"))
     assert first.tags == ["S-ORG", "O", "S-MISC", "O", "O", "O", "S-MISC", "O", "O"]
 
 
@@ -112,7 +113,7 @@ def test_bioes_input(tmp_path: Path) -> None:
 
 def test_iob2_repair_warns_with_file_line(tmp_path: Path) -> None:
     path = _write(tmp_path, "a O\nb O\nPeter I-PER\n")
-    with pytest.warns(UserWarning, match=re.escape(f"{path}:3: ")):
+    with pytest.warns(UserWarning, match=re.escape(f"{path}: 1 IOB2 tag repaired (line 3;")):
         (sentence,) = read_conll(path, scheme="iob2")
     assert sentence.tags == ["O", "O", "B-PER"]
     assert f"{path}:3: " in str(_error(path, scheme="iob2", invalid="reject"))
@@ -141,7 +142,7 @@ def test_gzip_plain_text(tmp_path: Path) -> None:
 @pytest.mark.parametrize("scheme", ["iob1", "iob2", "bioes"])
 @pytest.mark.parametrize("name", ["out.conll", "out.conll.gz"])
 def test_write_read_round_trip(tmp_path: Path, scheme: str, name: str) -> None:
-    sentences = list(read_conll(SAMPLE / "eng.train.gz"))
+    sentences = list(read_conll(CONLL / "eng.train.gz"))
     path = tmp_path / name
     write_conll(sentences, path, scheme=scheme)
     back = list(read_conll(path, scheme=scheme, target="iob2", invalid="reject"))
@@ -172,6 +173,6 @@ def test_documents_are_numbered_from_docstart_lines(tmp_path: Path) -> None:
 
 
 def test_eng_testb_sample_documents() -> None:
-    sentences = list(read_conll(SAMPLE / "eng.testb.gz"))
+    sentences = list(read_conll(CONLL / "eng.testb.gz"))
     docs = [s.doc for s in sentences]
     assert docs == sorted(docs) and docs[0] == 0 and len(set(docs)) > 1

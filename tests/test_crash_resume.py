@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SAMPLE, write_vectors_config
 from process_util import sigkill_and_reap
 from safetensors.torch import load_file
 
@@ -37,6 +38,7 @@ from pipeline.config import Word2VecConfig
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
 from pipeline.data.jsonl import write_jsonl
+from pipeline.data.splits import load_examples, read_split
 from pipeline.data.tokenizer import tokenize_many
 from pipeline.embeddings import word2vec
 from pipeline.embeddings.vocab import build_vocab
@@ -46,7 +48,6 @@ from pipeline.training.checkpoint import latest_checkpoint, load_checkpoint
 from pipeline.training.logger import NullLogger
 from pipeline.training.loop import FitResult, make_optimizer, make_scheduler
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample"
 EPOCHS, PAUSE_BATCH = 3, 3  # the child pauses before epoch 2's third batch
 TIMEOUT_S = 180.0  # generous: the machine may be busy; a healthy child pauses within seconds
 NER = {"model": {"word_dim": 16, "casing_dim": 3, "char_dim": 8, "char_size": 8, "hidden_size": 16, "dropout": 0.3},
@@ -65,7 +66,7 @@ def train(spec: dict, out: Path, resume: bool) -> FitResult:
     data, vectors = Path(spec["data"]), Path(spec["vectors"])
     if spec["task"] == "ner":
         cfg = ner_task.NerConfig.model_validate(NER)
-        records = {split: ner_task.read_split(data / f"{split}.jsonl") for split in ("train", "dev")}
+        records = {split: read_split(data / f"{split}.jsonl") for split in ("train", "dev")}
         return ner_task.train(cfg, records["train"], records["dev"], vectors, out, NullLogger(), resume=resume)
     cfg = sentiment_task.SentimentConfig.model_validate(SENTIMENT)
     return sentiment_task.train_sentiment(cfg, data, vectors, out, NullLogger(), resume=resume)
@@ -147,7 +148,7 @@ def sample_data(tmp_path_factory) -> dict[str, Path]:
     cfg = Word2VecConfig(vector_size=16, epochs=1, min_count=1, workers=1)
     model, _ = word2vec.train([s.words for s in train_ner] + tokens, cfg, show_progress=False)
     word2vec.save(model.wv, root / "w2v")
-    (root / "w2v" / "config.json").write_text(json.dumps({"lowercase": True, "digits_to_zero": True}))
+    write_vectors_config(root / "w2v")
     return {"ner": root / "ner", "sentiment": root / "sentiment", "vectors": root / "w2v" / "vectors.bin"}
 
 
@@ -209,10 +210,10 @@ def fresh_model(task: str, spec: dict):
     data, vectors = Path(spec["data"]), Path(spec["vectors"])
     if task == "ner":
         cfg = ner_task.NerConfig.model_validate(NER)
-        model, _ = ner_task.build_model(cfg, ner_task.read_split(data / "train.jsonl"), vectors)
+        model, _ = ner_task.build_model(cfg, read_split(data / "train.jsonl"), vectors)
     else:
         cfg = sentiment_task.SentimentConfig.model_validate(SENTIMENT)
-        examples = sentiment_task.load_examples(data / "train.jsonl", cfg.target)
+        examples = load_examples(data / "train.jsonl", cfg.target)
         kv = sentiment_task.load_vectors(vectors, cfg)
         counts = Counter(t for tokens in examples.tokens for t in tokens)
         vocab = build_vocab(counts, kv, cfg.lowercase, cfg.digits_to_zero, cfg.max_vocab, cfg.min_count)

@@ -31,6 +31,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import SAMPLE, write_vectors_config
 
 from pipeline.data.conll import read_conll
 from pipeline.training import distributed
@@ -39,8 +40,6 @@ from pipeline.training.loop import fit
 from pipeline.training.ner_task import MONITOR, NerConfig, NerTask, build_model
 from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
 
-ROOT = Path(__file__).resolve().parents[1]
-SAMPLE = ROOT / "data" / "sample"
 EPOCHS = 7
 NER = {  # small and regularised: with random embeddings dev words are mostly unknown, word dropout trains <unk>
     "model": {"embedding": "random", "word_dim": 32, "casing_dim": 4, "char_dim": 16, "char_size": 16,
@@ -104,8 +103,7 @@ def train_classifier(work: Path, out_dir: Path, epochs: int, resume: bool = Fals
 
 def write_inputs(work: Path) -> None:
     """The vectors' normalisation config (random embeddings need nothing else) and IMDB train/dev splits."""
-    (work / "w2v").mkdir(parents=True)
-    (work / "w2v" / "config.json").write_text(json.dumps({"lowercase": True, "digits_to_zero": True}))
+    write_vectors_config(work / "w2v")
     with gzip.open(SAMPLE / "aclimdb" / "train.jsonl.gz", "rt", encoding="utf-8") as fh:
         reviews = [json.loads(line) for line in fh][::4]  # the file is sorted by label: every 4th keeps both
     lines = [json.dumps({"tokens": r["text"].split(), "label": r["label"]}) for r in reviews]  # no spaCy: speed

@@ -10,10 +10,8 @@ entity types and the tag strings themselves are arbitrary.
 from __future__ import annotations
 
 import pytest
-import spacy
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from test_spacy_components import ner_model, textcat_model  # noqa: F401  (fixtures: the tiny trained models)
 
 from pipeline.data.tags import TagError, convert, spans_from_tags, tags_from_spans
 from pipeline.data.tokenizer import spacy_tokenizer, tokenize, tokenize_many
@@ -128,18 +126,10 @@ def test_arbitrary_strings_as_tags_fail_only_with_tag_error(scheme, tags):
         assert all(0 <= start < end <= len(tags) and label for start, end, label in spans)
 
 
-# --- spaCy components -----------------------------------------------------------------------------------------------
+# --- spaCy components (the ``nlp`` fixture of conftest.py: both components on the tiny trained models) ---------------
 
 
-@pytest.fixture(scope="module")
-def nlp(ner_model, textcat_model):  # noqa: F811  (the imported fixtures)
-    """A blank English pipeline with both components on the tiny trained models."""
-    pipeline = spacy.blank("en")
-    pipeline.add_pipe("w2v_ner", config={"model": str(ner_model)})
-    pipeline.add_pipe("w2v_textcat", config={"model": str(textcat_model)})
-    return pipeline
-
-
+@pytest.mark.usefixtures("one_thread")
 @settings(max_examples=100, deadline=None)
 @given(text=text_strategy)
 def test_components_on_arbitrary_text(nlp, text):
@@ -155,6 +145,7 @@ def test_components_on_arbitrary_text(nlp, text):
     assert all(0.0 <= p <= 1.0 for p in doc.cats.values()) and sum(doc.cats.values()) == pytest.approx(1.0, abs=1e-5)
 
 
+@pytest.mark.usefixtures("one_thread")
 @settings(max_examples=30, deadline=None)
 @given(texts=st.lists(text_strategy, min_size=1, max_size=6))
 def test_pipe_on_arbitrary_texts_equals_single_calls(nlp, texts):

@@ -7,11 +7,12 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import SAMPLE
 
 from pipeline.data.imdb import Review, clean_text, read_imdb
 from pipeline.errors import DataError, MissingDataError
 
-SAMPLE = Path(__file__).resolve().parents[1] / "data" / "sample" / "aclimdb"
+IMDB = SAMPLE / "aclimdb"
 
 
 def write_jsonl(path: Path, rows: list[object]) -> Path:
@@ -25,17 +26,17 @@ def row(**overrides: object) -> dict:
 
 @pytest.mark.parametrize(("split", "count"), [("train", 500), ("test", 200), ("unsup", 1000)])
 def test_sample_counts(split: str, count: int) -> None:
-    reviews = list(read_imdb(SAMPLE / f"{split}.jsonl.gz"))
+    reviews = list(read_imdb(IMDB / f"{split}.jsonl.gz"))
     assert len(reviews) == count
     assert all("<br" not in r.text for r in reviews)
     assert len({r.id for r in reviews}) == count
 
 
 def test_sample_labels() -> None:
-    train = list(read_imdb(SAMPLE / "train.jsonl.gz"))
+    train = list(read_imdb(IMDB / "train.jsonl.gz"))
     assert {r.label for r in train} == {"pos", "neg"}
     assert all(1 <= r.rating <= 10 for r in train)
-    unsup = list(read_imdb(SAMPLE / "unsup.jsonl.gz"))
+    unsup = list(read_imdb(IMDB / "unsup.jsonl.gz"))
     assert all(r.label is None and r.rating is None for r in unsup)
 
 

@@ -4,7 +4,8 @@ A throwaway cluster (``initdb`` in a temporary directory, a free localhost
 port) gets the ``mlflow`` role and database with the docs' SQL, and the docs'
 ``mlflow server`` command runs on it. This module then re-runs, unchanged,
 the tracking and registry tests written for the SQLite-backed server: its
-``mlflow_server`` fixture overrides theirs, so only the backend store differs.
+``mlflow_server`` fixture overrides the one of ``conftest.py`` (which the
+``tracking`` fixture there requests), so only the backend store differs.
 Skipped where the PostgreSQL server binaries are not installed.
 """
 
@@ -21,11 +22,9 @@ from mlflow_server_util import free_port, setup_step, start_mlflow_server, stop
 from test_mlflow_registry import (
     test_promote_keeps_a_better_champion_and_moves_to_a_better_challenger,  # noqa: F401
 )
-from test_mlflow_tracking import (  # noqa: F401 (fixtures, and the tests re-run here against PostgreSQL)
-    sentiment_model_dir,
+from test_mlflow_tracking import (  # noqa: F401 (the tests re-run here against PostgreSQL)
     test_a_failing_stage_marks_its_run_failed,
     test_training_run_logs_params_metrics_tags_and_artifacts,
-    tracking,
 )
 
 from pipeline.ops.team import Cluster, TeamSetupError, postgres_bin_dir
@@ -65,7 +64,7 @@ def postgres_uri() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def mlflow_server(postgres_uri: str, tmp_path_factory) -> Iterator[str]:
-    """The tracking server on PostgreSQL; its URI. Overrides the SQLite one for the imported ``tracking`` fixture."""
+    """The tracking server on PostgreSQL; its URI. Overrides conftest's SQLite one for its ``tracking`` fixture."""
     process, uri = start_mlflow_server(postgres_uri, tmp_path_factory.mktemp("mlflow_postgres"))
     yield uri
     stop(process)

@@ -1,36 +1,23 @@
-"""Pyfunc models and the registry on a real ``mlflow server``: save → load → same predictions, compare, promote."""
+"""Pyfunc models and the registry on a real ``mlflow server``: save → load → same predictions, compare, promote.
+
+The server and the tiny models are fixtures of ``conftest.py``.
+"""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import mlflow
 import pytest
-from test_mlflow_tracking import (  # noqa: F401 (fixtures)
-    mlflow_server,
-    ner_model_dir,
-    sentiment_model_dir,
-    tracking,
-)
+from conftest import register
 from typer.testing import CliRunner
 
 from pipeline.cli.mlflow import mlflow_app
 from pipeline.predict.ner import NerPredictor
 from pipeline.predict.sentiment import SentimentPredictor
-from pipeline.tracking.mlflow_logger import start_tracking
-from pipeline.tracking.pyfunc_models import RegistrationError, log_ner_model, log_sentiment_model
+from pipeline.tracking.pyfunc_models import RegistrationError, log_sentiment_model
 from pipeline.tracking.registry import RegistryError, compare, comparison_table, promote
 from pipeline.training.logger import NullLogger
 
 TEXTS = ["Peter Blackburn visits London .", "EU rejects German call", "", "great film"]
-
-
-def register(kind, model_dir: Path, metrics: dict, name: str):
-    """Log and register ``model_dir`` in a fresh evaluation run, as the evaluate stages do."""
-    log = log_ner_model if kind == "ner" else log_sentiment_model
-    with start_tracking(f"test-{name}", f"evaluate_{kind}") as tracker:
-        tracker.log_metrics(metrics, step=0)
-        return log(tracker, model_dir, metrics, registered_name=name)
 
 
 def test_ner_pyfunc_predicts_what_the_predictor_predicts(tracking, ner_model_dir):

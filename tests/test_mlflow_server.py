@@ -8,9 +8,8 @@ import sys
 import urllib.request
 
 import pytest
+from conftest import register
 from mlflow_server_util import free_port, start_server, stop
-from test_mlflow_registry import register
-from test_mlflow_tracking import mlflow_server, sentiment_model_dir, tracking  # noqa: F401 (fixtures)
 
 from pipeline.predict.sentiment import SentimentPredictor
 from pipeline.tracking.registry import promote

@@ -1,7 +1,7 @@
 """MLflow tracking against a real ``mlflow server``: params, per-epoch metrics, tags, artifacts, unreachable server.
 
-The fixtures here (a server on a free localhost port, tiny trained models)
-are shared with ``test_mlflow_registry.py`` and ``test_mlflow_server.py``.
+The server (``mlflow_server``, ``tracking``) is the one of ``conftest.py``;
+``test_mlflow_postgres.py`` re-runs tests of this module against PostgreSQL.
 """
 
 from __future__ import annotations
@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 import torch
-from mlflow import MlflowClient
-from mlflow_server_util import free_port, start_mlflow_server, stop
+from mlflow_server_util import free_port
 
 from pipeline.embeddings.vocab import build_vocab, embedding_matrix
 from pipeline.models.tagger import Tagger, TaggerAssets, TaggerConfig, char_alphabet
@@ -32,40 +30,12 @@ from pipeline.tracking.mlflow_logger import (
 from pipeline.training.logger import MetricsLogger, NullLogger
 from pipeline.training.loop import FitResult, fit
 from pipeline.training.ner_task import NerConfig, NerTask, NerTrainConfig, tag_set
-from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
 
 NER_SENTENCES = [
     (["EU", "rejects", "German", "call"], ["B-ORG", "O", "B-MISC", "O"]),
     (["Peter", "Blackburn", "visits", "London"], ["B-PER", "I-PER", "O", "B-LOC"]),
     (["Japan", "beat", "Syria", "in", "Paris"], ["B-LOC", "O", "B-LOC", "O", "B-LOC"]),
 ]
-REVIEWS = [(["great", "film"], "pos"), (["awful", "plot"], "neg"), (["loved", "it"], "pos"), (["boring", "film"], "neg")]
-
-
-_SERVER: dict[str, object] = {}  # one server per test session, however many modules use the fixture
-
-
-@pytest.fixture(scope="session")
-def mlflow_server(tmp_path_factory) -> Iterator[str]:
-    """A real tracking server (SQLite backend, local artifact store) on a free localhost port; its URI.
-
-    Modules that import this fixture get their own fixture definition, so the
-    server is cached here: it starts once (startup and migrations take many
-    seconds) and every definition's teardown stops it at the session's end.
-    """
-    if "uri" not in _SERVER:
-        root = tmp_path_factory.mktemp("mlflow_server")
-        _SERVER["process"], _SERVER["uri"] = start_mlflow_server(f"sqlite:///{root / 'mlflow.db'}", root)
-    yield _SERVER["uri"]
-    stop(_SERVER["process"])
-
-
-@pytest.fixture
-def tracking(mlflow_server: str, monkeypatch) -> MlflowClient:
-    """``MLFLOW_TRACKING_URI`` pointed at the test server; a client on it."""
-    monkeypatch.setenv("MLFLOW_TRACKING_URI", mlflow_server)
-    monkeypatch.delenv("PIPELINE_MLFLOW_OPTIONAL", raising=False)
-    return MlflowClient(mlflow_server)
 
 
 def train_tiny_ner(out_dir: Path, logger: MetricsLogger) -> FitResult:
@@ -79,28 +49,6 @@ def train_tiny_ner(out_dir: Path, logger: MetricsLogger) -> FitResult:
     model = Tagger(cfg.model, assets, embedding_matrix(vocab, cfg.model.word_dim, None, 0)[0])
     task = NerTask(cfg, assets, NER_SENTENCES, NER_SENTENCES)
     return fit(model, task, cfg.train, out_dir, "dev_f1", cfg.model_dump(mode="json"), logger)
-
-
-def train_tiny_sentiment(root: Path, logger: MetricsLogger, hidden: int = 8) -> FitResult:
-    """Two epochs of a tiny classifier on four reviews with the real sentiment trainer."""
-    data = root / "data"
-    data.mkdir(parents=True, exist_ok=True)
-    lines = "".join(json.dumps({"tokens": tokens, "label": label}) + "\n" for tokens, label in REVIEWS)
-    for split in ("train", "dev"):
-        (data / f"{split}.jsonl").write_text(lines, encoding="utf-8")
-    cfg = SentimentConfig.model_validate({"model": {"embeddings": "random", "embedding_dim": 8, "hidden_sizes": [hidden]},
-                                          "train": {"epochs": 2, "batch_size": 2}})
-    return train_sentiment(cfg, data, None, root / "out", logger)
-
-
-@pytest.fixture(scope="module")
-def ner_model_dir(tmp_path_factory) -> Path:
-    return train_tiny_ner(tmp_path_factory.mktemp("ner"), NullLogger()).model_dir
-
-
-@pytest.fixture(scope="module")
-def sentiment_model_dir(tmp_path_factory) -> Path:
-    return train_tiny_sentiment(tmp_path_factory.mktemp("sentiment"), NullLogger()).model_dir
 
 
 def test_training_run_logs_params_metrics_tags_and_artifacts(tracking, tmp_path):

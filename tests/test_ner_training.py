@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pytest
 import torch
-from gensim.models import KeyedVectors
+from conftest import write_vectors
 
 from pipeline.config import build_section
 from pipeline.data.splits import read_split, read_split_documents
@@ -31,15 +30,8 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 @pytest.fixture
 def vectors(tmp_path):
-    """A tiny word2vec binary plus the config the word2vec stage writes beside it."""
-    words = ["john", "smith", "in", "paris", "new", "york", "spain", "rome"]
-    kv = KeyedVectors(vector_size=8)
-    kv.add_vectors(words, np.random.default_rng(0).normal(size=(len(words), 8)).astype(np.float32))
-    path = tmp_path / "w2v" / "vectors.bin"
-    path.parent.mkdir()
-    kv.save_word2vec_format(str(path), binary=True)
-    (path.parent / "config.json").write_text(json.dumps({"lowercase": True, "digits_to_zero": True}))
-    return path
+    """A tiny word2vec binary (8 dimensions, one word never in RECORDS) plus the config the word2vec stage writes beside it."""
+    return write_vectors(tmp_path / "w2v", ["john", "smith", "in", "paris", "new", "york", "spain", "rome"], dim=8, seed=0)
 
 
 def config(**train) -> NerConfig:
@@ -47,17 +39,21 @@ def config(**train) -> NerConfig:
                                      "train": {"batch_size": 2, "lr": 0.02, "seed": 3, **train}})
 
 
-def test_overfits_a_tiny_batch_to_perfect_f1(vectors):
-    cfg = config()
+def overfit(cfg: NerConfig, vectors, steps: int = 60) -> float:
+    """Dev F1 (dev = the training sentences) after ``steps`` full-batch Adam steps on RECORDS."""
     model, assets = build_model(cfg, RECORDS, vectors)
     task = NerTask(cfg, assets, RECORDS, RECORDS)
     batch = encode_batch([t for t, _ in task.train], assets, [g for _, g in task.train])
     optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=0.05)
-    for _ in range(60):
+    for _ in range(steps):
         optimizer.zero_grad()
         model.loss(batch).backward()
         optimizer.step()
-    assert task.evaluate(model)["dev_f1"] == 100.0
+    return task.evaluate(model)["dev_f1"]
+
+
+def test_overfits_a_tiny_batch_to_perfect_f1(vectors):
+    assert overfit(config(), vectors) == 100.0
 
 
 def test_resume_replays_the_next_epoch_exactly(tmp_path, vectors):
@@ -131,26 +127,23 @@ def test_malformed_split_names_file_and_line(tmp_path):
 
 
 def test_random_embeddings_need_no_vectors_file(vectors):
+    """Only the vectors' config.json is read: the vocabulary is the training words, all trainable, and the
+    tagger learns from its random embeddings alone (it overfits RECORDS)."""
     vectors.unlink()
-    cfg = NerConfig.model_validate({"model": {**SMALL, "embedding": "random"}})
-    model, assets = build_model(cfg, RECORDS, vectors)
-    assert len(assets.vocab) == assets.trainable_words
-    assert 0 <= NerTask(cfg, assets, RECORDS, RECORDS).evaluate(model)["dev_f1"] <= 100
+    cfg = config().model_copy(update={"model": config().model.model_copy(update={"embedding": "random"})})
+    _, assets = build_model(cfg, RECORDS, vectors)
+    trained = {assets.vocab.normalize(t) for tokens, _ in RECORDS for t in tokens}
+    assert len(assets.vocab) == assets.trainable_words and set(assets.vocab.words[2:]) == trained
+    assert overfit(cfg, vectors) >= 90.0
 
 
-@pytest.fixture
-def trained_dir(tmp_path, vectors):
-    """A tagger overfit on RECORDS (its model directory), for the predict command."""
-    return train(config(epochs=30), RECORDS, RECORDS, vectors, tmp_path / "ner", NullLogger()).model_dir
-
-
-def test_cli_predict_tags_text_and_conll(trained_dir, tmp_path):
+def test_cli_predict_tags_text_and_conll(ner_model, tmp_path):
     """``w2vp ner predict``: raw text to JSON lines with character offsets, a CoNLL file to CoNLL lines."""
     from typer.testing import CliRunner
 
     from pipeline.cli import app
 
-    out = CliRunner().invoke(app, ["ner", "predict", "-", "--model-dir", str(trained_dir)], input="John Smith lives in Paris.\n")
+    out = CliRunner().invoke(app, ["ner", "predict", "-", "--model-dir", str(ner_model)], input="John Smith lives in Paris.\n")
     assert out.exit_code == 0, out.output
     record = json.loads(out.output.splitlines()[0])
     assert record["tokens"][:2] == ["John", "Smith"] and len(record["tags"]) == len(record["tokens"])
@@ -160,13 +153,13 @@ def test_cli_predict_tags_text_and_conll(trained_dir, tmp_path):
     conll.write_text("John B-PER\nSmith I-PER\nlives O\n\nIBM B-ORG\n", encoding="utf-8")
     target = tmp_path / "out.conll"
     out = CliRunner().invoke(app, ["ner", "predict", str(conll), "-i", "conll", "-f", "conll", "-o", str(target),
-                                       "--model-dir", str(trained_dir)])
+                                       "--model-dir", str(ner_model)])
     assert out.exit_code == 0, out.output
     lines = target.read_text(encoding="utf-8").split("\n")
     assert [line.split(" ")[0] for line in lines if line] == ["John", "Smith", "lives", "IBM"]
 
 
-def test_cli_predict_bad_conll_leaves_no_output_file(trained_dir, tmp_path):
+def test_cli_predict_bad_conll_leaves_no_output_file(ner_model, tmp_path):
     """A malformed input is one error line naming file:line, and ``-o`` is not created half-written."""
     from typer.testing import CliRunner
 
@@ -175,6 +168,6 @@ def test_cli_predict_bad_conll_leaves_no_output_file(trained_dir, tmp_path):
     bad = tmp_path / "bad.conll"
     bad.write_text("John B-PER\nSmith X-PER\n", encoding="utf-8")
     target = tmp_path / "out.json"
-    out = CliRunner().invoke(app, ["ner", "predict", str(bad), "-i", "conll", "-o", str(target), "--model-dir", str(trained_dir)])
+    out = CliRunner().invoke(app, ["ner", "predict", str(bad), "-i", "conll", "-o", str(target), "--model-dir", str(ner_model)])
     assert out.exit_code == 1 and f"{bad}:2" in out.output
     assert not target.exists() and not list(tmp_path.glob(".out.json.*"))

@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from conftest import ROOT
 
 from pipeline.errors import DataError
 from pipeline.model_dir import save_weights
 from pipeline.training.checkpoint import OPTIMIZER, STATE, load_checkpoint
 
-ROOT = Path(__file__).resolve().parents[1]
 SCRIPT = ROOT / "scripts" / "check_safe_loading.py"
 
 

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 import torch
+from conftest import ROOT
 
 from pipeline.config import build_section
 from pipeline.errors import ConfigError
 from pipeline.models.classifier import ClassifierConfig, RNNClassifier, collate, count_parameters, probabilities
 from pipeline.training.sentiment_task import load_config_file
 
-PRESETS = Path(__file__).resolve().parents[1] / "configs" / "presets"
+PRESETS = ROOT / "configs" / "presets"
 VOCAB = 50
 
 

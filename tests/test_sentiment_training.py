@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from gensim.models import KeyedVectors
+from conftest import keyed_vectors, write_vectors
 from typer.testing import CliRunner
 
 from pipeline.cli.sentiment import sentiment_app
@@ -144,15 +144,10 @@ def test_labelled_csv(tmp_path) -> None:
         load_examples(tmp_path / "reviews.csv", "stars")
 
 
-def write_vectors(path: Path, words: list[str]) -> KeyedVectors:
-    kv = KeyedVectors(vector_size=8)
-    kv.add_vectors(words, np.random.default_rng(0).normal(size=(len(words), 8)).astype(np.float32))
-    kv.save_word2vec_format(str(path), binary=True)
-    return kv
-
-
 def test_frozen_vectors_stay_fixed(data_dir, tmp_path) -> None:
-    kv = write_vectors(tmp_path / "vectors.bin", sorted(set(POS + NEG + FILLER)))
+    words = sorted(set(POS + NEG + FILLER))
+    write_vectors(tmp_path / "vectors.bin", words, dim=8, seed=0, config=False)
+    kv = keyed_vectors(words, dim=8, seed=0)
     cfg = config(model={"embeddings": "frozen"}, train={"epochs": 1})
     result = train_sentiment(cfg, data_dir, tmp_path / "vectors.bin", tmp_path / "out", NullLogger())
     predictor = SentimentPredictor.load(result.model_dir)
@@ -166,7 +161,9 @@ def test_words_under_min_count_keep_their_vectors(tmp_path) -> None:
         write_split(tmp_path / f"{split}.jsonl", n, seed)
     with open(tmp_path / "train.jsonl", "a", encoding="utf-8") as fh:
         fh.write(json.dumps({"id": "x", "tokens": ["great", "cinema", "gem"], "label": "pos", "rating": 9}) + "\n")
-    kv = write_vectors(tmp_path / "vectors.bin", sorted(set(POS + NEG + FILLER)) + ["cinema"])
+    words = sorted(set(POS + NEG + FILLER)) + ["cinema"]
+    write_vectors(tmp_path / "vectors.bin", words, dim=8, seed=0, config=False)
+    kv = keyed_vectors(words, dim=8, seed=0)
     cfg = config(model={"embeddings": "finetune"}, train={"epochs": 2}, min_count=2)
     result = train_sentiment(cfg, tmp_path, tmp_path / "vectors.bin", tmp_path / "out", NullLogger())
     predictor = SentimentPredictor.load(result.model_dir)
@@ -178,9 +175,7 @@ def test_words_under_min_count_keep_their_vectors(tmp_path) -> None:
 
 
 def test_vectors_of_the_wrong_size(data_dir, tmp_path) -> None:
-    kv = KeyedVectors(vector_size=4)
-    kv.add_vectors(["great"], np.ones((1, 4), dtype=np.float32))
-    kv.save_word2vec_format(str(tmp_path / "vectors.bin"), binary=True)
+    write_vectors(tmp_path / "vectors.bin", ["great"], dim=4, config=False)  # the model's embedding_dim is 8
     with pytest.raises(ConfigError, match="embedding_dim"):
         train_sentiment(config(model={"embeddings": "finetune"}), data_dir, tmp_path / "vectors.bin", tmp_path, NullLogger())
 

@@ -1,9 +1,10 @@
-"""The spaCy components ``w2v_ner`` and ``w2v_textcat`` on tiny models trained here in seconds.
+"""The spaCy components ``w2v_ner`` and ``w2v_textcat`` on tiny models trained in seconds.
 
-The models are trained with the project's own training code on a handful
-of marked-up sentences and reviews, so they predict real entities and
-classes; the tests check the spaCy protocol around them (saving, loading,
-batching, alignment, scoring), not the models' quality.
+The models (the ``ner_model``, ``textcat_model`` and ``nlp`` fixtures of
+``conftest.py``) are trained with the project's own training code on a
+handful of marked-up sentences and reviews, so they predict real entities
+and classes; the tests check the spaCy protocol around them (saving,
+loading, batching, alignment, scoring), not the models' quality.
 """
 
 from __future__ import annotations
@@ -12,115 +13,27 @@ import json
 import re
 from pathlib import Path
 
-import numpy as np
 import pytest
 import spacy
-import torch
-from gensim.models import KeyedVectors
+from conftest import MARKED, REVIEWS, gold_doc, iob2, parse_marked
 from spacy.tokens import Doc, DocBin, Span
 from spacy.training import Example
 from typer.testing import CliRunner
 
 from pipeline import paths
-from pipeline.config import build_section
 from pipeline.predict.ner import NerPredictor
 from pipeline.spacy_components.errors import ComponentError
 from pipeline.spacy_components.ner import segments
 from pipeline.spacy_components.pipeline_builder import build_pipeline
-from pipeline.training.logger import NullLogger
-from pipeline.training.ner_task import NerConfig, train
-from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
 
-MARKED = [  # [entity text|LABEL]: real sentences with punctuation, hyphens, quotes and numbers
-    "[Angela Merkel|PER] visited [Paris|LOC] on 3 May 2021 .",
-    '" [Apple Inc.|ORG] " said [Tim Cook|PER] , the [Cupertino|LOC]-based CEO , on Monday .',
-    "[Jean-Claude Juncker|PER] met [Boris Johnson|PER] in [Brussels|LOC] ( [Belgium|LOC] ) -- again !",
-    "The [U.S.|LOC] economy grew 2.5 % in Q3 , according to the [IMF|ORG] 's report .",
-    "Shares of [Deutsche Bank|ORG] rose 1,200 points in [New York|LOC] on Friday .",
-    "[Emmanuel Macron|PER] and [Olaf Scholz|PER] spoke in [Berlin|LOC] .",
-    "[Siemens|ORG] hired 4,500 workers in [Munich|LOC] last year .",
-    "[Serena Williams|PER] won in [London|LOC] 6-3 , 6-4 .",
-]
-REVIEWS = {
-    "pos": ["a great and wonderful film", "brilliant acting , loved it", "wonderful , moving and great fun"],
-    "neg": ["an awful and boring movie", "terrible plot , hated it", "boring , dull and awful acting"],
-}
 BLANK = spacy.blank("en")
-
-
-def parse_marked(marked: str) -> tuple[str, list[tuple[int, int, str]]]:
-    """Plain text and gold entity character spans of a marked-up sentence."""
-    text, spans, position = "", [], 0
-    for match in re.finditer(r"\[([^|\]]+)\|(\w+)\]", marked):
-        text += marked[position : match.start()]
-        spans.append((len(text), len(text) + len(match.group(1)), match.group(2)))
-        text += match.group(1)
-        position = match.end()
-    return text + marked[position:], spans
-
-
-def gold_doc(marked: str) -> Doc:
-    """The sentence tokenized by spaCy (the project tokenizer) with its gold entities."""
-    text, spans = parse_marked(marked)
-    doc = BLANK.make_doc(text)
-    doc.ents = [doc.char_span(start, end, label=label) for start, end, label in spans]
-    return doc
-
-
-def iob2(doc: Doc) -> list[str]:
-    return [t.ent_iob_ if t.ent_iob_ == "O" else f"{t.ent_iob_}-{t.ent_type_}" for t in doc if not t.is_space]
 
 
 def texts() -> list[str]:
     return [parse_marked(m)[0] for m in MARKED]
 
 
-def write_vectors(directory: Path, words: list[str]) -> Path:
-    """Tiny random word2vec vectors (plus their normalisation config), with words beyond the training ones."""
-    directory.mkdir()
-    kv = KeyedVectors(vector_size=16)
-    kv.add_vectors(words, np.random.default_rng(0).normal(0, 0.1, (len(words), 16)).astype(np.float32))
-    kv.save_word2vec_format(str(directory / "vectors.bin"), binary=True)
-    (directory / "config.json").write_text(json.dumps({"lowercase": True, "digits_to_zero": True}))
-    return directory / "vectors.bin"
-
-
-@pytest.fixture(scope="session")
-def ner_model(tmp_path_factory) -> Path:
-    """A small tagger fitted to MARKED on tiny vectors."""
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("ner")
-    records = [([t.text for t in d if not t.is_space], iob2(d)) for d in map(gold_doc, MARKED)]
-    vectors = write_vectors(root / "vectors", sorted({t.lower() for tokens, _ in records for t in tokens} | {"rome", "tokyo"}))
-    cfg = build_section(NerConfig, {
-        "model": {"word_dim": 16, "casing_dim": 4, "char_dim": 8, "char_size": 16, "hidden_size": 24, "dropout": 0.0},
-        "train": {"epochs": 20, "batch_size": 2, "lr": 0.02, "patience": 3},  # stops once it fits MARKED
-    }, "test", "ner")
-    return train(cfg, records, records, vectors, root / "out", NullLogger()).model_dir
-
-
-@pytest.fixture(scope="session")
-def textcat_model(tmp_path_factory) -> Path:
-    """A small binary sentiment classifier fitted to REVIEWS."""
-    torch.set_num_threads(1)
-    root = tmp_path_factory.mktemp("sentiment")
-    lines = [json.dumps({"tokens": text.split(), "label": label}) for label, rows in REVIEWS.items() for text in rows]
-    for split in ("train", "dev"):
-        (root / f"{split}.jsonl").write_text("\n".join(lines * (4 if split == "train" else 1)) + "\n")
-    cfg = build_section(SentimentConfig, {
-        "model": {"embeddings": "random", "embedding_dim": 16, "hidden_sizes": [16], "dropout": 0.0},
-        "train": {"epochs": 8, "batch_size": 4, "lr": 0.01, "patience": 2},
-        "max_len": 50,
-    }, "test", "sentiment")
-    return train_sentiment(cfg, root, None, root / "out", NullLogger()).model_dir
-
-
-@pytest.fixture(scope="session")
-def nlp(ner_model, textcat_model):
-    nlp = spacy.blank("en")
-    nlp.add_pipe("w2v_ner", config={"model": str(ner_model)})
-    nlp.add_pipe("w2v_textcat", config={"model": str(textcat_model)})
-    return nlp
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def annotations(doc: Doc) -> tuple:

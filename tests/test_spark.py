@@ -18,15 +18,7 @@ import pandas as pd
 import pytest
 import spacy
 import yaml
-from conftest import SAMPLE
-from test_mlflow_registry import register
-from test_mlflow_tracking import (  # noqa: F401 (fixtures)
-    mlflow_server,
-    ner_model_dir,
-    sentiment_model_dir,
-    tracking,
-)
-from test_word2vec import _sample_corpus
+from conftest import SAMPLE, register, write_sample_corpus
 from typer.testing import CliRunner
 
 from pipeline.cli.spark import spark_app
@@ -146,7 +138,7 @@ def test_score_ner_entities_equal_w2v_ner(spark, tracking, ner_model_dir, tmp_pa
 @scale
 @needs_spark
 def test_mllib_word2vec_writes_the_stage_files_that_models_build_on(spark, tmp_path):
-    corpus = _sample_corpus(SAMPLE, tmp_path)
+    corpus = write_sample_corpus(tmp_path)
     cfg = Word2VecConfig(vector_size=16, epochs=1, min_count=3)
     params, out = tmp_path / "params.yaml", tmp_path / "w2v"
     params.write_text(yaml.safe_dump({"word2vec": cfg.model_dump(mode="json")}))

@@ -25,9 +25,9 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import copy_repo, run_dvc
 from mlflow import MlflowClient
 from mlflow_server_util import free_port
-from test_dvc_repro import _copy_repo, _dvc
 
 from pipeline.ops.team import TeamSetupError, answers, pid_alive, postgres_bin_dir, run_command
 
@@ -77,9 +77,7 @@ def digests(root: Path) -> dict[str, str]:
 @pytest.fixture
 def repo(tmp_path: Path) -> Path:
     """A copy of the project with tiny models and no ``dvc.lock`` (whose outputs, absent here, push would miss)."""
-    copy = tmp_path / "repo"
-    _copy_repo(copy)
-    (copy / "dvc.lock").unlink(missing_ok=True)
+    copy = copy_repo(tmp_path / "repo", without=("dvc.lock",))
     set_params(copy, QUICK_PARAMS)
     return copy
 
@@ -114,7 +112,7 @@ def test_team_server_tracks_a_pipeline_and_the_dvc_remote_round_trips(repo, team
     monkeypatch.delenv("PIPELINE_MLFLOW_OPTIONAL", raising=False)
     log = team_state / "mlflow.log"
     try:
-        _dvc(repo, "repro", STAGE)
+        run_dvc(repo, "repro", STAGE)
     except AssertionError as failed:
         raise AssertionError(f"{failed}\nmlflow server log:\n{log.read_text()[-3000:]}") from None
 
@@ -132,12 +130,12 @@ def test_team_server_tracks_a_pipeline_and_the_dvc_remote_round_trips(repo, team
 
     remote = tmp_path / "remote"
     make(repo, "dvc-remote", f"DVC_REMOTE={remote}")
-    _dvc(repo, "push", "--with-deps", STAGE)
+    run_dvc(repo, "push", "--with-deps", STAGE)
     assert any(p.is_file() for p in remote.rglob("*"))
     before = digests(repo / "outputs")
     shutil.rmtree(repo / ".dvc" / "cache")
     shutil.rmtree(repo / "outputs")
-    _dvc(repo, "pull", "--with-deps", STAGE)
+    run_dvc(repo, "pull", "--with-deps", STAGE)
     assert before and digests(repo / "outputs") == before
 
     make(repo, "team-down", f"TEAM_DIR={team_state}")
