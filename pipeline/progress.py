@@ -51,6 +51,11 @@ def write(message: str) -> None:
     sys.stdout.flush()
 
 
+def plural(unit: str) -> str:
+    """``batch`` → ``batches``, ``review`` → ``reviews``."""
+    return unit + ("es" if unit.endswith(("ch", "sh", "s", "x")) else "s")
+
+
 class LogProgress:
     """The log-file counterpart of a tqdm bar: ``update``, ``set_postfix``, ``close`` and iteration."""
 
@@ -90,7 +95,7 @@ class LogProgress:
         """``desc: n/total unit (pct%), elapsed, eta, figures``: what one log line says."""
         elapsed = time.monotonic() - self.start
         count = f"{self.n}/{self.total}" if self.total else str(self.n)
-        parts = [f"{self.desc}: {count} {self.unit}{'s' if (self.total or self.n) != 1 else ''}"]
+        parts = [f"{self.desc}: {count} {plural(self.unit) if (self.total or self.n) != 1 else self.unit}"]
         if self.total:
             parts[0] += f" ({100 * self.n / self.total:.0f}%)"
         parts.append(f"{elapsed:.1f} s")
