@@ -52,8 +52,8 @@ def write(message: str) -> None:
 
 
 def plural(unit: str) -> str:
-    """``batch`` → ``batches``, ``review`` → ``reviews``."""
-    return unit + ("es" if unit.endswith(("ch", "sh", "s", "x")) else "s")
+    """``batch`` → ``batches``, ``epoch`` → ``epochs``, ``review`` → ``reviews``."""
+    return unit + ("es" if unit.endswith(("tch", "sh", "ss", "x")) else "s")
 
 
 class LogProgress:

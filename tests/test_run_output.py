@@ -89,3 +89,18 @@ def test_summary_fits_one_screen_and_names_what_is_missing(tmp_path):
     assert re.search(r"w2v-sentiment\)\s+-\s+-\s+not evaluated yet", text)
     assert re.search(r"TF-IDF \+ logistic regression\s+0\.620\s+0\.745", text)
     assert "(not written yet: dvc repro report)" in text and "w2vp ner predict" in text
+
+
+def test_review_counts_give_progress_totals(sample_root, tmp_path):
+    from pipeline.data.imdb import count_reviews, read_imdb
+
+    jsonl = sample_root / "aclimdb" / "train.jsonl.gz"
+    assert count_reviews(jsonl) == sum(1 for _ in read_imdb(jsonl)) == 500
+    tree = tmp_path / "train"
+    for label, n in (("pos", 2), ("neg", 3)):
+        (tree / label).mkdir(parents=True)
+        for i in range(n):
+            (tree / label / f"{i}_7.txt").write_text("fine film")
+    assert count_reviews(tree) == 5 == sum(1 for _ in read_imdb(tree))
+    (tmp_path / "r.csv").write_text('review,sentiment\n"two\nlines",positive\n')
+    assert count_reviews(tmp_path / "r.csv") is None

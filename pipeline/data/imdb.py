@@ -89,6 +89,17 @@ def _rating(path: Path, lineno: int, obj: dict) -> int | None:
     return rating or None
 
 
+def count_reviews(path: str | Path) -> int | None:
+    """How many reviews :func:`read_imdb` will yield, for a progress total: the non-blank lines of a JSONL file or
+    the files of an aclImdb split; None for a CSV, whose quoted reviews may span lines."""
+    path = Path(path)
+    if path.is_dir():
+        return sum(1 for name in ("neg", "pos", "unsup") if (path / name).is_dir() for _ in (path / name).iterdir())
+    if path.name.endswith((".jsonl", ".jsonl.gz")):
+        return sum(1 for _, text in utf8_lines(path) if text.strip())
+    return None
+
+
 def _read_tree(split: Path) -> Iterator[Review]:
     """The original ``<split>/{pos,neg,unsup}/<id>_<rating>.txt`` layout, in (label, id) order."""
     label_dirs = [split / name for name in ("neg", "pos", "unsup") if (split / name).is_dir()]

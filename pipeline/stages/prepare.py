@@ -20,7 +20,7 @@ from pipeline.atomic import atomic_open, write_json
 from pipeline.config import DataConfig, PrepareConfig, load_section
 from pipeline.data.checksums import read_sums, sha256, verify
 from pipeline.data.conll import read_conll
-from pipeline.data.imdb import Review, read_imdb
+from pipeline.data.imdb import Review, count_reviews, read_imdb
 from pipeline.data.jsonl import write_jsonl
 from pipeline.data.tokenizer import tokenize_many
 from pipeline.progress import progress
@@ -94,16 +94,21 @@ def split_dev(records: list[dict], fraction: float, seed: int, method: str = "id
     return train, dev
 
 
+def reviews_progress(path: Path, desc: str) -> Iterator[dict]:
+    """The tokenized review records of ``path``, counted on a progress display whose total is known up front."""
+    return progress(tokenized(read_imdb(path)), desc=desc, unit="review", total=count_reviews(path))
+
+
 def prepare_sentiment(files: dict[str, Path], cfg: PrepareConfig) -> tuple[dict[str, int], list[dict]]:
     """Write the sentiment splits; returns counts and the tokenized train+dev records (for the corpus)."""
-    labelled = list(progress(tokenized(read_imdb(files["imdb_train"])), desc="tokenize imdb train", unit="review"))
+    labelled = list(reviews_progress(files["imdb_train"], "tokenize imdb train"))
     train, dev = split_dev(labelled, cfg.sentiment_dev_fraction, cfg.seed, cfg.sentiment_dev_split)
     counts = {
         "sentiment_train": write_jsonl(paths.SENTIMENT_SPLITS / "train.jsonl", train),
         "sentiment_dev": write_jsonl(paths.SENTIMENT_SPLITS / "dev.jsonl", dev),
         "sentiment_test": write_jsonl(
             paths.SENTIMENT_SPLITS / "test.jsonl",
-            progress(tokenized(read_imdb(files["imdb_test"])), desc="tokenize imdb test", unit="review"),
+            reviews_progress(files["imdb_test"], "tokenize imdb test"),
         ),
     }
     return counts, labelled
@@ -118,7 +123,8 @@ def corpus_lines(files: dict[str, Path], cfg: PrepareConfig, imdb_train: list[di
             yield from (r["tokens"] for r in imdb_train)
         else:
             texts = (r.text for r in read_imdb(files["imdb_unsup"]))
-            yield from progress(tokenize_many(texts), desc="tokenize imdb unsup", unit="review")
+            yield from progress(tokenize_many(texts), desc="tokenize imdb unsup", unit="review",
+                                total=count_reviews(files["imdb_unsup"]))
 
 
 def write_corpus(lines: Iterable[list[str]], path: Path) -> int:
