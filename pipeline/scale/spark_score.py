@@ -12,6 +12,14 @@ on each worker, in a pandas UDF that gathers each text's entities into one
 ``<prefix>entities`` column of ``array<struct<start, end, label, text, score>>``
 (a JSON string in CSV, which has no nested types).
 
+Rows that cannot be scored do not fail the job: a null, empty (or
+whitespace-only) or non-string text, or one over ``max_text_chars``
+characters, gets null predictions and says why in ``<prefix>error``
+(null for the rows scored). In JSON input, whose columns Spark types by
+inference (a column of strings and numbers becomes strings), the text column
+is read as a VARIANT where pyspark has it (4.0 on), so a number or a list
+among the texts is told apart from a string.
+
 Both run the model in this Python environment (``env_manager="local"``):
 executors need the project installed, as the driver has it. A ``@alias``
 URI is resolved to its version once, so every partition uses the same
@@ -45,6 +53,11 @@ WRITE_OPTIONS = {"csv": {"header": "true", "escape": '"'}}
 SENTIMENT_TYPE = "struct<label:string,probability:double>"
 ENTITIES_TYPE = "array<struct<start:long,end:long,label:string,text:string,score:double>>"
 OUTPUT_COLUMNS = {"sentiment": ("label", "probability"), "ner": ("entities",)}
+ERROR_COLUMN = "error"  # why a row was not scored; beside the prediction columns, with the same prefix
+NULL_TEXT, EMPTY_TEXT = "null text", "empty text"
+# Spark, not the model, sizes the batches a pandas UDF sees (up to 10,000 rows): no count limit on the workers.
+SPARK_MODEL_CONFIG = {"max_texts": None}
+MODEL_INPUT = "__w2vp_text"  # the texts the model gets, while the job runs
 _ALIAS_URI = re.compile(r"^models:/(?P<name>[^/@]+)@(?P<alias>[^/]+)$")
 
 
@@ -105,25 +118,69 @@ def model_kind(model_uri: str) -> str:
     raise ModelUriError(f"{model_uri}: not a w2vp NER or sentiment model (its output columns are {outputs})")
 
 
-def read_table(spark: SparkSession, path: str) -> DataFrame:
-    """The collection at ``path`` (format from its name; CSV has a header row)."""
+def variant_type():
+    """pyspark's VariantType (4.0 on), or None."""
+    try:
+        from pyspark.sql.types import VariantType
+    except ImportError:
+        return None
+    return VariantType
+
+
+def read_table(spark: SparkSession, path: str, text: str | None = None) -> DataFrame:
+    """The collection at ``path`` (format from its name; CSV has a header row).
+
+    For JSON, column ``text`` is read as a VARIANT (where pyspark has it),
+    which keeps each value's own JSON type.
+    """
     fmt = table_format(path)
-    return spark.read.format(fmt).options(**READ_OPTIONS.get(fmt, {})).load(path)
+    reader = spark.read.format(fmt).options(**READ_OPTIONS.get(fmt, {}))
+    df = reader.load(path)
+    variant = variant_type()
+    if fmt != "json" or variant is None or text not in df.columns:
+        return df
+    from pyspark.sql.types import StructField, StructType
+
+    schema = StructType([StructField(f.name, variant() if f.name == text else f.dataType, True) for f in df.schema])
+    return reader.schema(schema).load(path)
 
 
-def text_column(df: DataFrame, path: str, name: str) -> Column:
-    """Column ``name`` as strings; a missing value is scored as the empty text (no entities, still a sentiment)."""
+def check_text(df: DataFrame, path: str, name: str, max_chars: int) -> tuple[Column, Column, Column]:
+    """Column ``name`` as strings (null where not a string), why a row cannot be scored (null where it can), and
+    the column as it is written back (a VARIANT becomes its string, or its JSON for other values)."""
     from pyspark.sql import functions as F
 
     if name not in df.columns:
         raise DataError(path, None, f"no text column {name!r} (columns: {', '.join(df.columns)}); "
                                     "name the right one with --text-column")
-    return F.coalesce(F.col(name).cast("string"), F.lit(""))
+    column, dtype = F.col(name), df.schema[name].dataType
+    variant = variant_type()
+    if variant is not None and isinstance(dtype, variant):
+        json_type = F.schema_of_variant(column)
+        text = F.when(json_type == "STRING", F.try_variant_get(column, "$", "string"))
+        written = F.when(json_type == "STRING", text).otherwise(F.to_json(column))
+        not_text = [(column.isNull() | (json_type == "VOID"), F.lit(NULL_TEXT)),
+                    (json_type != "STRING", F.concat(F.lit("not a string: a JSON "), F.lower(json_type)))]
+    elif dtype.simpleString() == "string":
+        text, written, not_text = column, column, [(column.isNull(), F.lit(NULL_TEXT))]
+    else:
+        text, written = F.lit(None).cast("string"), column
+        not_text = [(column.isNull(), F.lit(NULL_TEXT)), (F.lit(True), F.lit(f"not a string: {dtype.simpleString()}"))]
+    checks = not_text + [
+        (F.length(F.regexp_replace(text, r"\s+", "")) == 0, F.lit(EMPTY_TEXT)),
+        (F.length(text) > max_chars, F.format_string(f"text of %d characters, over the limit of {max_chars} "
+                                                     "(max_text_chars)", F.length(text))),
+    ]
+    error = F.when(*checks[0])
+    for condition, message in checks[1:]:
+        error = error.when(condition, message)
+    return text, error, written
 
 
 def check_new_columns(df: DataFrame, path: str, kind: str, prefix: str) -> list[str]:
-    """The prediction columns to add; an input column of the same name is an error, not silently overwritten."""
-    names = [prefix + column for column in OUTPUT_COLUMNS[kind]]
+    """The prediction columns to add, the error column last; an input column of the same name is an error, not
+    silently overwritten."""
+    names = [prefix + column for column in (*OUTPUT_COLUMNS[kind], ERROR_COLUMN)]
     taken = [name for name in names if name in df.columns]
     if taken:
         raise DataError(path, None, f"already has column {', '.join(taken)}: choose another --prefix")
@@ -134,7 +191,8 @@ def with_sentiment(spark: SparkSession, df: DataFrame, text: Column, model_uri: 
     """``df`` plus the predicted label and its probability, through ``mlflow.pyfunc.spark_udf``."""
     import mlflow
 
-    predict = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=SENTIMENT_TYPE, env_manager="local")
+    predict = mlflow.pyfunc.spark_udf(spark, model_uri, result_type=SENTIMENT_TYPE, env_manager="local",
+                                      model_config=SPARK_MODEL_CONFIG)
     struct = "__w2vp_sentiment"
     scored = df.withColumn(struct, predict(text))
     fields = {name: scored[struct][field] for name, field in zip(names, OUTPUT_COLUMNS["sentiment"])}
@@ -154,7 +212,7 @@ def _worker_model(model_dir: str):
     """The pyfunc model in a shipped directory, loaded once per Python worker (Spark reuses workers across tasks)."""
     import mlflow
 
-    return mlflow.pyfunc.load_model(model_dir)
+    return mlflow.pyfunc.load_model(model_dir, model_config=SPARK_MODEL_CONFIG)
 
 
 def ship_model(spark: SparkSession, model_uri: str, workdir: Path) -> str:
@@ -188,7 +246,8 @@ def with_entities(spark: SparkSession, df: DataFrame, text: Column, model_uri: s
 
         model = _worker_model(SparkFiles.get(archive))
         for texts in batches:
-            yield entities_per_text(model.predict(texts.to_frame(TEXT_COLUMN)), len(texts))
+            found = model.predict(texts.to_frame(TEXT_COLUMN)) if len(texts) else pd.DataFrame({"row": []})
+            yield entities_per_text(found, len(texts))
 
     return df.withColumn(names[0], entities(text))
 
@@ -209,28 +268,35 @@ def write_table(df: DataFrame, path: str, overwrite: bool) -> None:
 
 
 def score(input_path: str, output_path: str, model_uri: str, text: str = "text", master: str = DEFAULT_MASTER,
-          prefix: str = DEFAULT_PREFIX, overwrite: bool = False) -> tuple[str, str]:
+          prefix: str = DEFAULT_PREFIX, overwrite: bool = False, max_text_chars: int | None = None) -> tuple[str, str]:
     """Score the ``text`` column of ``input_path`` with ``model_uri`` into ``output_path``; the kind and pinned URI.
 
     The tracking store is the project's (``$MLFLOW_TRACKING_URI`` or the local ``mlflow.db``), as for every
-    ``w2vp mlflow`` command.
+    ``w2vp mlflow`` command. Texts over ``max_text_chars`` characters (default: the models' limit,
+    :data:`~pipeline.tracking.pyfunc_models.MAX_TEXT_CHARS`) are not scored (see the module's notes).
     """
     import mlflow
+    from pyspark.sql import functions as F
 
     from pipeline.tracking.mlflow_logger import tracking_uri
+    from pipeline.tracking.pyfunc_models import MAX_TEXT_CHARS
 
     check_paths(input_path, output_path, overwrite)
     mlflow.set_tracking_uri(tracking_uri())
     uri = pinned_uri(model_uri)
     kind = model_kind(uri)
     spark = spark_session(master, "w2vp-score")
-    df = read_table(spark, input_path)
-    column = text_column(df, input_path, text)
-    names = check_new_columns(df, input_path, kind, prefix)
+    df = read_table(spark, input_path, text)
+    columns = df.columns
+    *predicted, error_name = check_new_columns(df, input_path, kind, prefix)
+    valid, error, written = check_text(df, input_path, text, max_text_chars or MAX_TEXT_CHARS)
+    df = df.withColumns({text: written, error_name: error, MODEL_INPUT: valid})  # all from the column as read
+    model_input = F.when(F.col(error_name).isNull(), F.col(MODEL_INPUT)).otherwise(F.lit(""))  # "": result dropped
     with tempfile.TemporaryDirectory(prefix="w2vp-score-") as workdir:
         if kind == "ner":
-            scored = with_entities(spark, df, column, uri, names, Path(workdir))
+            scored = with_entities(spark, df, model_input, uri, predicted, Path(workdir))
         else:
-            scored = with_sentiment(spark, df, column, uri, names)
-        write_table(scored, output_path, overwrite)
+            scored = with_sentiment(spark, df, model_input, uri, predicted)
+        scored = scored.withColumns({name: F.when(F.col(error_name).isNull(), F.col(name)) for name in predicted})
+        write_table(scored.select(*columns, *predicted, error_name), output_path, overwrite)
     return kind, uri

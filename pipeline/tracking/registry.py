@@ -1,11 +1,12 @@
 """Champion/challenger on the MLflow model registry: compare registered versions, promote the better one.
 
 The registry is the project's tracking store (``$MLFLOW_TRACKING_URI`` or
-the local ``mlflow.db``) unless a client is passed. Versions carry their test metrics and key params as tags (``metric.*``,
-``param.*``, written by :mod:`pipeline.tracking.pyfunc_models`), so a
-comparison is one registry query. The alias ``champion`` marks the version
-that ``models:/<name>@champion`` serves; it moves only to a version that
-beats the current champion on the chosen metric.
+the local ``mlflow.db``) unless a client is passed. A version's metrics and
+key params are those of the run that registered it (the evaluation stage's),
+read from the run: versions carry only a description and a few tags (see
+:mod:`pipeline.tracking.pyfunc_models`). The alias ``champion`` marks the
+version that ``models:/<name>@champion`` serves; it moves only to a version
+that beats the current champion on the chosen metric.
 """
 
 from __future__ import annotations
@@ -16,14 +17,17 @@ from pathlib import Path
 
 import pandas as pd
 from mlflow import MlflowClient
+from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
+from mlflow.exceptions import MlflowException
 
 from pipeline.atomic import atomic_open
 from pipeline.errors import PipelineError
 from pipeline.tracking.mlflow_logger import store_lock, tracking_uri
-from pipeline.tracking.pyfunc_models import METRIC_TAG, PARAM_TAG
+from pipeline.tracking.pyfunc_models import NER_KEY_PARAMS, SENTIMENT_KEY_PARAMS
 
 CHAMPION = "champion"
+KEY_PARAMS = tuple(dict.fromkeys(NER_KEY_PARAMS + SENTIMENT_KEY_PARAMS))
 REPORT_DIR = Path("outputs/mlflow")
 
 
@@ -48,13 +52,35 @@ def versions(name: str, client: MlflowClient) -> list[ModelVersion]:
     return sorted(found, key=lambda v: int(v.version))
 
 
-def metric_of(version: ModelVersion, metric: str) -> float:
-    """The version's test metric; the error lists the metrics it has, since a typo is the likely cause."""
+def run_of(version: ModelVersion, client: MlflowClient) -> Run:
+    """The run that registered ``version``: its metrics and params are the version's."""
     try:
-        return float(version.tags[METRIC_TAG + metric])
-    except KeyError:
-        have = sorted(k.removeprefix(METRIC_TAG) for k in version.tags if k.startswith(METRIC_TAG))
-        raise RegistryError(f"{version.name} version {version.version} has no metric {metric!r} (it has {have})") from None
+        return client.get_run(version.run_id)
+    except MlflowException as exc:
+        raise RegistryError(f"{version.name} version {version.version}: its run {version.run_id} cannot be read "
+                            f"({exc.message})") from None
+
+
+def metric_of(version: ModelVersion, metric: str, client: MlflowClient) -> float:
+    """The metric of the version's run; the error lists the metrics it has, since a typo is the likely cause."""
+    metrics = run_of(version, client).data.metrics
+    if metric not in metrics:
+        raise RegistryError(f"{version.name} version {version.version} has no metric {metric!r} "
+                            f"(it has {sorted(metrics)})")
+    return float(metrics[metric])
+
+
+def resolve_alias(name: str, alias: str = CHAMPION, client: MlflowClient | None = None) -> str:
+    """The version number ``models:/NAME@ALIAS`` stands for now; an error naming the aliases there are."""
+    client = client or MlflowClient(tracking_uri())
+    try:
+        aliases = client.get_registered_model(name).aliases
+    except MlflowException as exc:
+        raise RegistryError(f"no registered model {name!r} ({exc.message}): run the training and evaluation "
+                            "stages first") from None
+    if alias not in aliases:
+        raise RegistryError(f"{name} has no alias {alias!r} (aliases: {', '.join(sorted(aliases)) or 'none'})")
+    return str(aliases[alias])
 
 
 def aliases_by_version(name: str, client: MlflowClient) -> dict[str, list[str]]:
@@ -66,13 +92,12 @@ def aliases_by_version(name: str, client: MlflowClient) -> dict[str, list[str]]:
     return by_version
 
 
-def row_of(version: ModelVersion, aliases: list[str]) -> dict[str, object]:
-    """One table row: version, aliases, run, then every metric and param tag without its prefix."""
+def row_of(version: ModelVersion, aliases: list[str], run: Run) -> dict[str, object]:
+    """One table row: version, aliases, run, then every metric of its run and its key params."""
     row: dict[str, object] = {"version": int(version.version), "aliases": ",".join(sorted(aliases)),
                               "run_id": version.run_id}
-    for prefix in (METRIC_TAG, PARAM_TAG):
-        row |= {k.removeprefix(prefix): v for k, v in sorted(version.tags.items()) if k.startswith(prefix)}
-    return row
+    row |= dict(sorted(run.data.metrics.items()))
+    return row | {key: run.data.params[key] for key in KEY_PARAMS if key in run.data.params}
 
 
 def comparison_table(name: str, metric: str, client: MlflowClient | None = None) -> pd.DataFrame:
@@ -80,7 +105,7 @@ def comparison_table(name: str, metric: str, client: MlflowClient | None = None)
     client = client or MlflowClient(tracking_uri())
     registered = versions(name, client)  # first: it says clearly when the model was never registered
     aliases = aliases_by_version(name, client)
-    table = pd.DataFrame([row_of(v, aliases.get(str(v.version), [])) for v in registered])
+    table = pd.DataFrame([row_of(v, aliases.get(str(v.version), []), run_of(v, client)) for v in registered])
     if metric not in table.columns:
         raise RegistryError(f"no version of {name!r} has metric {metric!r}")
     table[metric] = pd.to_numeric(table[metric])
@@ -137,7 +162,7 @@ def _promote(name: str, version: str | int, metric: str, higher_is_better: bool,
     if str(version) not in known:
         raise RegistryError(f"{name} has no version {version} (versions: {', '.join(known)})")
     challenger = known[str(version)]
-    score = metric_of(challenger, metric)
+    score = metric_of(challenger, metric, client)
     champion_version = current_champion(name, client)
     if champion_version is None:
         client.set_registered_model_alias(name, CHAMPION, challenger.version)
@@ -145,7 +170,7 @@ def _promote(name: str, version: str | int, metric: str, higher_is_better: bool,
     champion = known[champion_version]
     if champion_version == str(version):
         return Promotion(False, champion_version, f"version {version} already is the champion")
-    best = metric_of(champion, metric)
+    best = metric_of(champion, metric, client)
     better = score > best if higher_is_better else score < best
     direction = "higher" if higher_is_better else "lower"
     if not better:
