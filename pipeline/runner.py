@@ -49,6 +49,7 @@ def configure_output() -> None:
     level = log_level()
     if level > logging.INFO:  # MLflow draws a bar per artifact download, one log line per redraw
         os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+        os.environ.setdefault("MLFLOW_SUPPRESS_PRINTING_URL_TO_STDOUT", "true")  # a line per run against a server
     logging.basicConfig(format="%(levelname)s %(name)s: %(message)s", level=level)
     for name in QUIETED:
         logging.getLogger(name).setLevel(level)

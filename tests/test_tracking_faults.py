@@ -38,7 +38,7 @@ from pipeline.tracking.stage import stage_run
 from pipeline.training.loop import FitResult
 
 EPOCHS = 4
-RESTART_AFTER_S = 3.0
+RESTART_AFTER_S = 2.0
 
 
 @dataclass
