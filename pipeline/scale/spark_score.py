@@ -275,13 +275,13 @@ def score(input_path: str, output_path: str, model_uri: str, text: str = "text",
     ``w2vp mlflow`` command. Texts over ``max_text_chars`` characters (default: the models' limit,
     :data:`~pipeline.tracking.pyfunc_models.MAX_TEXT_CHARS`) are not scored (see the module's notes).
     """
+    check_paths(input_path, output_path, overwrite)  # before pyspark is imported: a bad path fails fast without it
     import mlflow
     from pyspark.sql import functions as F
 
     from pipeline.tracking.mlflow_logger import tracking_uri
     from pipeline.tracking.pyfunc_models import MAX_TEXT_CHARS
 
-    check_paths(input_path, output_path, overwrite)
     mlflow.set_tracking_uri(tracking_uri())
     uri = pinned_uri(model_uri)
     kind = model_kind(uri)
