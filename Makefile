@@ -9,9 +9,9 @@ STAMP := $(abspath $(VENV))/.installed
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet torch==2.13.0
-	$(BIN)/pip install --quiet -e ".[test]"
+	$(BIN)/pip install --quiet --quiet --upgrade pip
+	$(BIN)/pip install --quiet --quiet torch==2.13.0
+	$(BIN)/pip install --quiet --quiet -e ".[test]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -54,7 +54,7 @@ dvc-remote: $(STAMP)
 ## spark: the optional Spark extra (pyspark) in the venv, plus a JDK from Debian packages where `java` is missing
 .PHONY: spark
 spark: $(STAMP)
-	$(BIN)/pip install --quiet -e ".[spark]"
+	$(BIN)/pip install --quiet --quiet -e ".[spark]"
 	command -v java >/dev/null || { apt-get update && apt-get install -y default-jdk-headless; }
 
 ## test-scale: the scale-out tests CI leaves out for time (Spark in local[2], the team server + DVC remote round trip)
