@@ -58,6 +58,11 @@ def read_json(path: Path) -> object:
         raise DataError(path, exc.lineno, f"invalid JSON: {exc.msg}") from None
 
 
+def read_json_if_written(path: Path) -> object:
+    """A stage's JSON output, or an empty dict when that stage has not written it (yet)."""
+    return read_json(path) if path.exists() else {}
+
+
 def load_weights(directory: Path, model: torch.nn.Module) -> torch.nn.Module:
     """Load :data:`WEIGHTS` into ``model`` (strict: every tensor must match)."""
     path = directory / WEIGHTS

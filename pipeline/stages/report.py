@@ -10,22 +10,17 @@ and draws it with :mod:`pipeline.evaluation.report`; it trains and scores nothin
 from __future__ import annotations
 
 import csv
-import json
 from pathlib import Path
 
 from pipeline import paths
 from pipeline.atomic import atomic_open
 from pipeline.config import DataConfig, load_section
 from pipeline.evaluation import report
+from pipeline.model_dir import read_json_if_written
 from pipeline.runner import run
 from pipeline.tracking.stage import stage_run
 
 SKLEARN_PLOTS = Path("plots/sklearn")  # where dvclive writes ROC, PR and confusion files below a plots directory
-
-
-def read_json(path: Path) -> dict | list:
-    """A stage's JSON output, or an empty dict when that stage wrote none (its section then says so)."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def live_curve(live_dir: Path, metric: str) -> list[tuple[float, float]]:
@@ -39,7 +34,7 @@ def live_curve(live_dir: Path, metric: str) -> list[tuple[float, float]]:
 
 def points(plots_dir: Path, name: str, x: str, y: str) -> list[tuple[float, float]]:
     """``(x, y)`` points of a dvclive sklearn plot file (``roc``, ``precision_recall``)."""
-    rows = read_json(plots_dir / SKLEARN_PLOTS / f"{name}.json")
+    rows = read_json_if_written(plots_dir / SKLEARN_PLOTS / f"{name}.json")
     return [(r[x], r[y]) for r in rows.get(name, [])] if rows else []
 
 
@@ -53,7 +48,7 @@ def confusion_counts(pairs: list[dict], labels: list[str]) -> list[list[int]]:
 
 
 def ner_section() -> tuple[str, list[str]]:
-    metrics = read_json(paths.METRICS / "ner.json")
+    metrics = read_json_if_written(paths.METRICS / "ner.json")
     if not metrics:
         return "NER", ["<p>No NER evaluation in this run.</p>"]
     per_type = metrics.get("test_per_type", {})
@@ -63,7 +58,7 @@ def ner_section() -> tuple[str, list[str]]:
     parts.append(report.curves_plot({"dev F1": live_curve(paths.NER_LIVE, "dev_f1")}, "NER dev F1", "epoch", "F1"))
     parts.append(report.curves_plot({"train loss": live_curve(paths.NER_LIVE, "train_loss")}, "NER training loss",
                                     "epoch", "loss"))
-    confusion = read_json(paths.NER_OUT / "confusion.json")
+    confusion = read_json_if_written(paths.NER_OUT / "confusion.json")
     if confusion:
         labels = sorted(confusion)
         parts.append(report.matrix_plot(labels, labels, [[confusion[g].get(p, 0) for p in labels] for g in labels],
@@ -76,7 +71,7 @@ def ner_section() -> tuple[str, list[str]]:
 
 
 def sentiment_section() -> tuple[str, list[str]]:
-    model, baseline = read_json(paths.METRICS / "sentiment.json"), read_json(paths.METRICS / "baseline.json")
+    model, baseline = read_json_if_written(paths.METRICS / "sentiment.json"), read_json_if_written(paths.METRICS / "baseline.json")
     if not model:
         return "Sentiment", ["<p>No sentiment evaluation in this run.</p>"]
     rows = [["BiRNN classifier", model["dev_accuracy"], model["test_accuracy"], model.get("test_roc_auc", "")]]
@@ -95,7 +90,7 @@ def sentiment_section() -> tuple[str, list[str]]:
                   "TF-IDF + LR": points(paths.BASELINE_PLOTS, name, x, y)}
         if any(curves.values()):
             parts.append(report.curves_plot(curves, title, x, y))
-    pairs = read_json(paths.SENTIMENT_PLOTS / SKLEARN_PLOTS / "confusion_matrix.json")
+    pairs = read_json_if_written(paths.SENTIMENT_PLOTS / SKLEARN_PLOTS / "confusion_matrix.json")
     if pairs:
         labels = sorted({p["actual"] for p in pairs} | {p["predicted"] for p in pairs})
         parts.append(report.matrix_plot(labels, labels, confusion_counts(pairs, labels),

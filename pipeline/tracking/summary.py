@@ -7,7 +7,6 @@ it whole.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from mlflow.exceptions import MlflowException
@@ -15,6 +14,7 @@ from mlflow.tracking import MlflowClient
 
 from pipeline import paths
 from pipeline.config import DataConfig, load_section
+from pipeline.model_dir import read_json_if_written
 from pipeline.tracking.mlflow_logger import tracking_uri
 from pipeline.tracking.registry import RegistryError, current_champion, versions
 
@@ -31,8 +31,7 @@ NEXT_STEPS = (
 
 def read_metrics(name: str, root: Path) -> dict:
     """``metrics/<name>.json``, or an empty dict when that stage has not run."""
-    path = root / paths.METRICS / f"{name}.json"
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return read_json_if_written(root / paths.METRICS / f"{name}.json")
 
 
 def profile(root: Path) -> str:
