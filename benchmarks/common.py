@@ -9,13 +9,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import yaml
-
-from pipeline.config import build_section
+from pipeline.config import build_section, load_section
 from pipeline.errors import MissingDataError
 
 ROOT = Path(__file__).resolve().parents[1]
-NER_CONFIG = ROOT / "configs" / "ner_full.yaml"
+FULL_PROFILE = ROOT / "configs" / "profiles" / "full.yaml"  # the full profile: the models the README reports
 THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 
 
@@ -31,12 +29,17 @@ def load_avg() -> list[float]:
     return [round(x, 1) for x in os.getloadavg()]
 
 
+def full_section(cls, name: str):
+    """Section ``name`` of ``params.yaml`` under the full profile (``configs/profiles/full.yaml``), typed by ``cls``."""
+    return load_section(cls, name, ROOT / "params.yaml", profile="full")
+
+
 def ner_full_config(model: dict | None = None, epochs: int | None = None):
-    """The ``ner`` section of ``configs/ner_full.yaml`` with ``model`` overrides and, if given, ``epochs``."""
+    """The full profile's ``ner`` section with ``model`` overrides and, if given, ``epochs``."""
     from pipeline.training.ner_task import NerConfig
 
-    raw = yaml.safe_load(NER_CONFIG.read_text(encoding="utf-8"))["ner"]
-    raw["model"] = {**raw.get("model", {}), **(model or {})}
+    raw = full_section(NerConfig, "ner").model_dump(mode="json")
+    raw["model"] |= model or {}
     if epochs is not None:
-        raw["train"] = {**raw.get("train", {}), "epochs": epochs}
-    return build_section(NerConfig, raw, NER_CONFIG, "ner")
+        raw["train"]["epochs"] = epochs
+    return build_section(NerConfig, raw, FULL_PROFILE, "ner")

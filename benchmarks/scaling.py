@@ -5,7 +5,7 @@ Three sections, each selectable with ``--only`` and merged into
 sections' results are kept, so a section can be re-run alone). Each records
 ``load_avg_at_end``: the 2 cores are shared, and a busy machine shrinks every speedup.
 
-``ddp``: one epoch of NER training (``configs/ner_full.yaml``'s model, on
+``ddp``: one epoch of NER training (the full profile's model, on
 ``--vectors``) on CoNLL-2003 ``eng.train`` (all 14,041 sentences, or the first
 ``--ner-sentences``), once as a plain process and once under ``torchrun --standalone
 --nproc_per_node=2`` (the project's data parallelism, ``pipeline.training.distributed``:
@@ -61,7 +61,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from unittest import mock
 
-from common import NER_CONFIG, ROOT, THREAD_ENV, load_avg, ner_full_config, require
+from common import FULL_PROFILE, ROOT, THREAD_ENV, load_avg, ner_full_config, require
 
 from pipeline.atomic import write_json
 from pipeline.config import Word2VecConfig, load_section
@@ -137,7 +137,7 @@ def run_ddp(args: argparse.Namespace) -> dict:
             runs[processes] = run
     return {"ddp2_vs_1_speedup": round(runs["2"]["sentences_per_s"] / runs["1"]["sentences_per_s"], 2),
             "sentences_per_s": {n: r["sentences_per_s"] for n, r in runs.items()}, "runs": runs,
-            "config": str(NER_CONFIG.relative_to(ROOT)), "vectors": str(args.vectors), "epochs": 1,
+            "config": str(FULL_PROFILE.relative_to(ROOT)), "vectors": str(args.vectors), "epochs": 1,
             "threads_per_process": 1, "load_avg_at_end": load_avg()}
 
 

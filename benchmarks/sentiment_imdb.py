@@ -6,7 +6,7 @@ time, inference documents/s (from tokens, batched) and peak RSS. Each run
 is a child process, so its peak RSS is its own and a crash loses one run.
 
 Runs: ``baseline`` (TF-IDF word 1-2 grams + LR), ``project``
-(``configs/sentiment_full.yaml``: word2vec fine-tuned + BiGRU), the lecture
+(the full profile, ``configs/profiles/full.yaml``: word2vec fine-tuned + BiGRU), the lecture
 presets ``s1``, ``s2``, ``s3_lstm``, ``s3_gru`` and ``s4``
 (``configs/presets/NAME.yaml``) and the ablations ``lstm`` (BiLSTM instead of
 BiGRU) and ``frozen`` (vectors not fine-tuned), which train for
@@ -45,10 +45,12 @@ from pipeline.predict.sentiment import SentimentPredictor
 from pipeline.training.logger import NullLogger
 from pipeline.training.sentiment_task import SentimentConfig, load_config_file, train_sentiment
 
+from common import FULL_PROFILE, full_section
+
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sentiment_imdb.json"
 PRESETS = ("s1", "s2", "s3_lstm", "s3_gru", "s4")  # the lecture models, configs/presets/NAME.yaml
-CONFIGS = {"project": ROOT / "configs/sentiment_full.yaml"} | {name: ROOT / f"configs/presets/{name}.yaml" for name in PRESETS}
+CONFIGS = {name: ROOT / f"configs/presets/{name}.yaml" for name in PRESETS}
 VARIANTS = {"lstm": {"encoder": "lstm"}, "frozen": {"embeddings": "frozen"}}
 RUNS = ["baseline", "project", *PRESETS, *VARIANTS]
 
@@ -85,10 +87,13 @@ def neural_config(name: str, variant_epochs: int) -> SentimentConfig:
     """The config of a neural run: a YAML file, or the project's with one model field changed."""
     if name in CONFIGS:
         return load_config_file(CONFIGS[name])
-    raw = load_config_file(CONFIGS["project"]).model_dump(mode="json")
+    project = full_section(SentimentConfig, "sentiment")
+    if name == "project":
+        return project
+    raw = project.model_dump(mode="json")
     raw["model"] |= VARIANTS[name]
     raw["train"]["epochs"] = variant_epochs
-    return build_section(SentimentConfig, raw, CONFIGS["project"], f"variant {name}")
+    return build_section(SentimentConfig, raw, FULL_PROFILE, f"variant {name}")
 
 
 def run_neural(name: str, args: argparse.Namespace) -> dict:

@@ -20,6 +20,7 @@ from pipeline.errors import ConfigError, DataError, MissingDataError
 
 DATA_ENV = "PIPELINE_DATA"
 PARAMS_FILE = Path("params.yaml")
+PROFILES = Path("configs/profiles")  # beside params.yaml: <profile>.yaml overrides its sections (apply_profile)
 
 
 class Section(BaseModel):
@@ -29,9 +30,9 @@ class Section(BaseModel):
 
 
 class DataConfig(Section):
-    """Where the data lies. ``profile`` switches between the embedded sample and the full data."""
+    """Where the data lies. ``profile`` names the parameter set: ``sample`` (params.yaml alone) or a profile file."""
 
-    profile: Literal["sample", "full"] = "sample"
+    profile: str = Field("sample", pattern=r"^[A-Za-z0-9_-]+$")
     sample_root: Path = Path("data/sample")
     full_root: Path = Path("../shared/data")
     verify_checksums: bool = True
@@ -89,14 +90,45 @@ def read_yaml(path: Path) -> object:
         raise DataError(path, None, f"invalid YAML: {exc}") from None
 
 
-def read_params(path: Path = PARAMS_FILE) -> dict:
-    """The raw ``params.yaml`` mapping."""
+def read_mapping(path: Path) -> dict:
+    """A YAML file that must hold a mapping of sections (params.yaml, a profile file)."""
     if not path.exists():
         raise MissingDataError(path, "run from the project root, where params.yaml lies")
     raw = read_yaml(path) or {}
     if not isinstance(raw, dict):
         raise ConfigError(path, "<root>", "must be a mapping of sections")
     return raw
+
+
+def profile_path(params: Path, profile: str) -> Path | None:
+    """The file of parameters profile ``profile`` lays over ``params`` (None for ``sample``: params.yaml alone)."""
+    if profile == "sample":
+        return None
+    path = params.parent / PROFILES / f"{profile}.yaml"
+    if not path.exists():
+        known = ", ".join(["sample", *sorted(p.stem for p in (params.parent / PROFILES).glob("*.yaml"))])
+        raise ConfigError(params, "data.profile", f"{profile!r} has no file {path} (profiles: {known})")
+    return path
+
+
+def apply_profile(params: dict, overlay: dict) -> dict:
+    """``params`` with each key of each overlay section replacing the same key of that section.
+
+    One level deep, so a profile that sets ``ner.model`` states the whole
+    model (nothing of the sample's model leaks into it), while keys it leaves
+    out (``ner.threads``) keep params.yaml's values.
+    """
+    merged = dict(params)
+    for name, values in overlay.items():
+        merged[name] = {**(params.get(name) or {}), **(values or {})}
+    return merged
+
+
+def read_params(path: Path = PARAMS_FILE, profile: str | None = None) -> dict:
+    """The ``params.yaml`` mapping with its profile applied (``data.profile``, or ``profile`` when given)."""
+    raw = read_mapping(path)
+    overlay = profile_path(path, profile or (raw.get("data") or {}).get("profile", "sample"))
+    return apply_profile(raw, read_mapping(overlay)) if overlay else raw
 
 
 def build_section(cls: type[T], values: dict | None, source: str | Path, name: str) -> T:
@@ -129,6 +161,9 @@ def _keys_at(cls: type[BaseModel], loc: tuple) -> list[str]:
     return list(model.model_fields)
 
 
-def load_section(cls: type[T], name: str, path: Path = PARAMS_FILE) -> T:
-    """Read section ``name`` of ``params.yaml`` into ``cls``."""
-    return build_section(cls, read_params(path).get(name), path, name)
+def load_section(cls: type[T], name: str, path: Path = PARAMS_FILE, profile: str | None = None) -> T:
+    """Read section ``name`` of ``params.yaml``, under its profile (or ``profile``), into ``cls``."""
+    params = read_params(path, profile)
+    overlay = profile_path(path, profile or (params.get("data") or {}).get("profile", "sample"))
+    source = f"{path} + {overlay}" if overlay and name in read_mapping(overlay) else path
+    return build_section(cls, params.get(name), source, name)

@@ -8,19 +8,26 @@ with its traceback. Any other exception is a bug and is never caught here.
 It also sets what a run prints: libraries (gensim, MLflow, urllib3, …) log
 at WARNING unless ``PIPELINE_LOG=info`` (the CLI's ``--verbose``) asks for
 their INFO lines, and a warning is one line, ``warning: <message>``.
+With ``PIPELINE_STAGE_STATS=<file>`` (set by ``benchmarks/full_profile.py``)
+each finished entry point appends one JSON line: its name, wall seconds and
+peak RSS, its own or its children's (a torchrun relaunch).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import os
+import resource
 import sys
+import time
 import warnings
 from collections.abc import Callable
 
 from pipeline.errors import PipelineError
 
 DEBUG_ENV = "PIPELINE_DEBUG"
+STATS_ENV = "PIPELINE_STAGE_STATS"
 LOG_ENV = "PIPELINE_LOG"
 LOG_LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING, "error": logging.ERROR}
 QUIETED = ("gensim", "mlflow", "urllib3", "alembic", "dvclive", "git", "httpx", "pipeline")
@@ -59,10 +66,24 @@ def configure_output() -> None:
 def run(main: Callable[[], None]) -> None:
     """Call ``main`` with :func:`configure_output`; turn a PipelineError into a one-line message and exit 1."""
     configure_output()
+    start = time.perf_counter()
     try:
         main()
+        record_stats(time.perf_counter() - start)
     except PipelineError as exc:
         if debug_enabled():
             raise
         print(f"error: {exc}", file=sys.stderr)
         sys.exit(1)
+
+
+def record_stats(wall_s: float) -> None:
+    """Append this entry point's wall time and peak RSS (MB) to ``$PIPELINE_STAGE_STATS``, when it is set."""
+    path = os.environ.get(STATS_ENV)
+    if not path:
+        return
+    peak_kib = max(resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    line = {"stage": os.path.splitext(os.path.basename(sys.argv[0]))[0], "wall_s": round(wall_s, 1),
+            "peak_rss_mb": round(peak_kib / 1024)}
+    with open(path, "a", encoding="utf-8") as fh:
+        fh.write(json.dumps(line) + "\n")

@@ -146,7 +146,7 @@ def train_sentiment(
 
 
 def load_config_file(path: Path) -> SentimentConfig:
-    """A ``sentiment`` section kept in its own YAML file (``configs/sentiment_full.yaml``, the presets)."""
+    """A ``sentiment`` section kept in its own YAML file (the presets in ``configs/presets``)."""
     if not path.exists():
         raise MissingDataError(path, "expected a YAML file with the sentiment section's keys")
     return build_section(SentimentConfig, read_yaml(path), path, "sentiment")
