@@ -70,7 +70,7 @@ def collect(wall_s: float | None, stages: dict[str, dict], overrides: list[str])
     """The result record, read from what the stages wrote (``metrics/*.json``) and from the registry."""
     ner, sentiment, baseline, spacy = (read_json_if_written(ROOT / paths.METRICS / f"{n}.json")
                                        for n in ("ner", "sentiment", "baseline", "spacy"))
-    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True).stdout.strip()
+    commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
     return {
         "command": " ".join(["dvc exp run -S data.profile=full", *(f"-S {o}" for o in overrides)]),
         "commit": commit,
