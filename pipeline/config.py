@@ -111,7 +111,7 @@ def profile_path(params: Path, profile: str) -> Path | None:
     return path
 
 
-def apply_profile(params: dict, overlay: dict) -> dict:
+def apply_profile(params: dict, overlay: dict, source: Path) -> dict:
     """``params`` with each key of each overlay section replacing the same key of that section.
 
     One level deep, so a profile that sets ``ner.model`` states the whole
@@ -120,15 +120,23 @@ def apply_profile(params: dict, overlay: dict) -> dict:
     """
     merged = dict(params)
     for name, values in overlay.items():
+        if not isinstance(values or {}, dict):
+            raise ConfigError(source, name, f"must be a mapping of keys; found {values!r}")
         merged[name] = {**(params.get(name) or {}), **(values or {})}
     return merged
 
 
-def read_params(path: Path = PARAMS_FILE, profile: str | None = None) -> dict:
-    """The ``params.yaml`` mapping with its profile applied (``data.profile``, or ``profile`` when given)."""
+def _profile_layers(path: Path, profile: str | None) -> tuple[dict, Path | None, dict]:
+    """params.yaml's mapping, the profile file in force (``profile``, else ``data.profile``) and that file's mapping."""
     raw = read_mapping(path)
     overlay = profile_path(path, profile or (raw.get("data") or {}).get("profile", "sample"))
-    return apply_profile(raw, read_mapping(overlay)) if overlay else raw
+    return raw, overlay, read_mapping(overlay) if overlay else {}
+
+
+def read_params(path: Path = PARAMS_FILE, profile: str | None = None) -> dict:
+    """The ``params.yaml`` mapping with its profile applied (``data.profile``, or ``profile`` when given)."""
+    raw, overlay, sections = _profile_layers(path, profile)
+    return apply_profile(raw, sections, overlay) if overlay else raw
 
 
 def build_section(cls: type[T], values: dict | None, source: str | Path, name: str) -> T:
@@ -163,7 +171,7 @@ def _keys_at(cls: type[BaseModel], loc: tuple) -> list[str]:
 
 def load_section(cls: type[T], name: str, path: Path = PARAMS_FILE, profile: str | None = None) -> T:
     """Read section ``name`` of ``params.yaml``, under its profile (or ``profile``), into ``cls``."""
-    params = read_params(path, profile)
-    overlay = profile_path(path, profile or (params.get("data") or {}).get("profile", "sample"))
-    source = f"{path} + {overlay}" if overlay and name in read_mapping(overlay) else path
-    return build_section(cls, params.get(name), source, name)
+    raw, overlay, sections = _profile_layers(path, profile)
+    if name not in sections:
+        return build_section(cls, raw.get(name), path, name)
+    return build_section(cls, apply_profile(raw, sections, overlay).get(name), f"{path} + {overlay}", name)

@@ -63,3 +63,45 @@ def test_repo_params_are_valid():
     for name, section in sections.items():
         loaded = load_section(section, name, ROOT / "params.yaml").model_dump(mode="json")
         assert sets(params[name], loaded), (name, params[name], loaded)
+
+
+def write_profile(tmp_path: Path, overlay: str) -> Path:
+    """A params.yaml on the ``full`` profile and its configs/profiles/full.yaml holding ``overlay``."""
+    (tmp_path / "configs/profiles").mkdir(parents=True)
+    (tmp_path / "configs/profiles/full.yaml").write_text(overlay)
+    params = tmp_path / "params.yaml"
+    params.write_text("data:\n  profile: full\nner:\n  threads: 1\n  model:\n    word_dropout: 0.3\n    casing: false\n")
+    return params
+
+
+def test_profile_keys_replace_whole_keys(tmp_path):
+    from pipeline.training.ner_task import NerConfig
+
+    params = write_profile(tmp_path, "ner:\n  model:\n    hidden_size: 64\n")
+    cfg = load_section(NerConfig, "ner", params)
+    assert cfg.model.hidden_size == 64 and cfg.threads == 1
+    assert (cfg.model.word_dropout, cfg.model.casing) == (NerConfig().model.word_dropout, NerConfig().model.casing)
+    assert load_section(NerConfig, "ner", params, profile="sample").model.word_dropout == 0.3
+
+
+def test_profile_errors_name_the_file(tmp_path):
+    from pipeline.training.ner_task import NerConfig
+
+    params = write_profile(tmp_path, "ner:\n  model:\n    hidden_sise: 64\n")
+    with pytest.raises(ConfigError, match=r"full\.yaml: ner\.model\.hidden_sise: unknown key"):
+        load_section(NerConfig, "ner", params)
+    with pytest.raises(ConfigError, match=r"'large' has no file .*profiles: sample, full"):
+        load_section(NerConfig, "ner", params, profile="large")
+    (tmp_path / "configs/profiles/full.yaml").write_text("ner: [1, 2]\n")
+    with pytest.raises(ConfigError, match=r"full\.yaml: ner: must be a mapping"):
+        load_section(NerConfig, "ner", params)
+
+
+def test_full_profile_is_valid():
+    from pipeline.training.ner_task import NerConfig
+    from pipeline.training.sentiment_task import SentimentConfig
+
+    ner = load_section(NerConfig, "ner", ROOT / "params.yaml", profile="full")
+    sentiment = load_section(SentimentConfig, "sentiment", ROOT / "params.yaml", profile="full")
+    assert (ner.model.doc_context, ner.train.epochs) == (True, 30)
+    assert (sentiment.model.hidden_sizes, sentiment.max_len, sentiment.model.word_dropout) == ([128], 1000, 0.0)
