@@ -9,7 +9,7 @@ pre-tokenized testb) and peak RSS.
 
 Runs (each a child process, so its peak RSS is its own and a crash loses one run):
 
-* ``project``: ``configs/ner_full.yaml`` on the word2vec vectors given by ``--vectors``.
+* ``project``: the full profile's ``ner`` section (``configs/profiles/full.yaml``) on the word2vec vectors given by ``--vectors``.
 * ``spacy``: ``spacy init config -l en -p ner -o efficiency``, ``spacy train``
   with its default settings, capped at ``--spacy-cap-s`` wall seconds (its
   best-on-dev model so far is kept when the cap stops it).
