@@ -26,8 +26,10 @@ FUZZ = settings(max_examples=200, deadline=None)
 text_strategy = st.one_of(
     st.text(max_size=200),
     st.lists(st.one_of(st.sampled_from(PIECES), st.text(max_size=8)), max_size=30).map("".join),
-    # one very long token; not longer: spaCy splits a run of punctuation or emoji in time quadratic in its length
-    st.builds("{}{}{}".format, st.text(max_size=5), st.characters().map(lambda c: c * 1000), st.text(max_size=5)),
+    # one very long token (no lone surrogates: st.text() leaves them out too, and no decoded file holds one);
+    # not longer: spaCy splits a run of punctuation or emoji in time quadratic in its length
+    st.builds("{}{}{}".format, st.text(max_size=5), st.characters(exclude_categories=("Cs",)).map(lambda c: c * 1000),
+              st.text(max_size=5)),
     st.text(alphabet=" \t\n\r\u00a0\u2028\u3000\x0b\x0c", max_size=50),  # whitespace only
 )
 prefixed = st.builds("{}-{}".format, st.sampled_from("BIES"), st.text(min_size=1, max_size=6))
