@@ -6,6 +6,7 @@ module sits beside them on ``sys.path``.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -43,3 +44,11 @@ def ner_full_config(model: dict | None = None, epochs: int | None = None):
     if epochs is not None:
         raw["train"]["epochs"] = epochs
     return build_section(NerConfig, raw, FULL_PROFILE, "ner")
+
+
+def pipeline_stage_s(project: Path, stage: str) -> float | None:
+    """A stage's wall seconds in the project's last full-profile run (``benchmarks/results/full_profile.json``)."""
+    results = project / "benchmarks" / "results" / "full_profile.json"
+    if not results.exists():
+        return None
+    return json.loads(results.read_text(encoding="utf-8")).get("stages", {}).get(stage, {}).get("wall_s")

@@ -2,8 +2,8 @@
 
 This is the run the README's NER and sentiment figures come from. It runs the
 pipeline a user runs (every stage, MLflow tracking and registration included)
-in this checkout, on the full CoNLL-2003 and IMDB data (``--data``, else
-``$PIPELINE_DATA``, else ``data.full_root``), and writes
+in this checkout, on the full CoNLL-2003 and IMDB data (``--data``, passed as
+``-S data.root=...``), and writes
 ``benchmarks/results/full_profile.json``: the test scores of the registered
 champions (NER entity F1 on ``eng.testb``, IMDB test accuracy) beside the
 TF-IDF + LR baseline trained in the same run, the registered versions, the
@@ -25,25 +25,29 @@ import tempfile
 import time
 from pathlib import Path
 
+from common import ROOT, load_avg
 from mlflow.tracking import MlflowClient
 
 from pipeline import paths
 from pipeline.atomic import write_json
-from pipeline.config import DATA_ENV
 from pipeline.model_dir import read_json_if_written
 from pipeline.runner import STATS_ENV
 from pipeline.tracking.mlflow_logger import tracking_uri
 from pipeline.tracking.registry import current_champion
 
-from common import ROOT, load_avg
-
 RESULTS = ROOT / "benchmarks" / "results" / "full_profile.json"
 
 
-def run_pipeline(data: Path | None, overrides: list[str], stats: Path, log: Path) -> float:
-    """``dvc exp run -S data.profile=full [-S ...]`` in ROOT, its output in ``log``; returns the wall seconds."""
-    env = os.environ | {STATS_ENV: str(stats), "PIPELINE_PROGRESS": "log"} | ({DATA_ENV: str(data)} if data else {})
-    cmd = ["dvc", "exp", "run", "-S", "data.profile=full", *(a for o in overrides for a in ("-S", o))]
+def full_command(data: Path, overrides: list[str]) -> list[str]:
+    """``dvc exp run -S data.profile=full -S data.root=DATA [-S ...]``: the README's full-profile command."""
+    return ["dvc", "exp", "run", "-S", "data.profile=full", "-S", f"data.root={data}",
+            *(a for o in overrides for a in ("-S", o))]
+
+
+def run_pipeline(data: Path, overrides: list[str], stats: Path, log: Path) -> float:
+    """The full-profile command in ROOT, its output in ``log``; returns the wall seconds."""
+    env = os.environ | {STATS_ENV: str(stats), "PIPELINE_PROGRESS": "log"}
+    cmd = full_command(data, overrides)
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as fh:
         done = subprocess.run(cmd, cwd=ROOT, env=env, stdout=fh, stderr=subprocess.STDOUT, check=False)
@@ -66,13 +70,13 @@ def stage_stats(stats: Path) -> dict[str, dict]:
     return {line["stage"]: {"wall_s": line["wall_s"], "peak_rss_mb": line["peak_rss_mb"]} for line in lines}
 
 
-def collect(wall_s: float | None, stages: dict[str, dict], overrides: list[str]) -> dict:
+def collect(wall_s: float | None, stages: dict[str, dict], command: list[str]) -> dict:
     """The result record, read from what the stages wrote (``metrics/*.json``) and from the registry."""
     ner, sentiment, baseline, spacy = (read_json_if_written(ROOT / paths.METRICS / f"{n}.json")
                                        for n in ("ner", "sentiment", "baseline", "spacy"))
     commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
     return {
-        "command": " ".join(["dvc exp run -S data.profile=full", *(f"-S {o}" for o in overrides)]),
+        "command": " ".join(command),
         "commit": commit,
         "ner_dev_f1": ner.get("dev_f1"), "ner_test_f1": ner.get("test_f1"),
         "sentiment_dev_accuracy": sentiment.get("dev_accuracy"),
@@ -90,7 +94,8 @@ def collect(wall_s: float | None, stages: dict[str, dict], overrides: list[str])
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, help="the full data root (CoNLL-2003 + IMDB, with SHA256SUMS)")
+    parser.add_argument("--data", type=Path, default=Path("../shared/data"),
+                        help="the full data root (CoNLL-2003 + IMDB, with SHA256SUMS), relative to the project")
     parser.add_argument("-S", "--set", dest="overrides", action="append", default=[],
                         help="one more `dvc exp run -S` parameter, e.g. sentiment.train.epochs=3")
     parser.add_argument("--collect", action="store_true", help="do not run; re-read the finished run")
@@ -101,7 +106,7 @@ def main() -> None:
     if not args.collect:
         stats.unlink(missing_ok=True)
         wall_s = run_pipeline(args.data, args.overrides, stats, args.log)
-    result = collect(wall_s, stage_stats(stats), args.overrides)
+    result = collect(wall_s, stage_stats(stats), full_command(args.data, args.overrides))
     if args.collect and RESULTS.exists():
         previous = json.loads(RESULTS.read_text(encoding="utf-8"))
         result |= {k: previous[k] for k in ("command", "wall_s", "stages", "peak_rss_mb") if not result.get(k)}

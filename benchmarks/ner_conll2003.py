@@ -9,11 +9,13 @@ pre-tokenized testb) and peak RSS.
 
 Runs (each a child process, so its peak RSS is its own and a crash loses one run):
 
-* ``project``: the full profile's ``ner`` section (``configs/profiles/full.yaml``) on the word2vec vectors given by ``--vectors``.
+* ``project``: the champion the full-profile pipeline trained and registered
+  (``python benchmarks/full_profile.py``, i.e. ``dvc exp run -S data.profile=full``) in ``--pipeline`` (this
+  checkout by default): its ``outputs/ner/model`` scored on testb here, with the same scorer as spaCy, and timed.
 * ``spacy``: ``spacy init config -l en -p ner -o efficiency``, ``spacy train``
   with its default settings, capped at ``--spacy-cap-s`` wall seconds (its
   best-on-dev model so far is kept when the cap stops it).
-* ablations ``frozen``, ``random``, ``gru``, ``rnn``, ``softmax``,
+* ablations (trained here, outside the pipeline, on ``--vectors``) ``frozen``, ``random``, ``gru``, ``rnn``, ``softmax``,
   ``nochar``, ``nowordrop``, ``nodoc`` and their reference ``default``: one
   change each to the default model, trained for only ``--ablation-epochs`` epochs.
 
@@ -40,11 +42,14 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, THREAD_ENV, load_avg, ner_full_config
+from common import ROOT, THREAD_ENV, load_avg, ner_full_config, pipeline_stage_s
+from spacy_peer import score_spacy, train_spacy
 
+from pipeline import paths
 from pipeline.atomic import write_json
 from pipeline.data.conll import read_conll
 from pipeline.evaluation.ner import entity_scores
+from pipeline.model_dir import read_config
 from pipeline.training.logger import NullLogger
 from pipeline.training.ner_task import train
 
@@ -124,62 +129,39 @@ def run_tagger(args: argparse.Namespace, name: str, overrides: dict, epochs: int
     }
 
 
-def to_docbin(nlp, records: list[tuple[list[str], list[str]]], path: Path) -> None:
-    """Write ``.spacy`` training data: pre-tokenized docs with IOB2 entity annotation."""
-    from spacy.tokens import Doc, DocBin
-
-    docs = DocBin()
-    for tokens, tags in records:
-        docs.add(Doc(nlp.vocab, words=tokens, ents=tags))
-    docs.to_disk(path)
-
-
-def spacy_tags(doc) -> list[str]:
-    """A spaCy doc's entities as IOB2 tags, aligned with its tokens."""
-    return ["O" if t.ent_iob_ == "O" else f"{t.ent_iob_}-{t.ent_type_}" for t in doc]
-
-
 def run_spacy(args: argparse.Namespace) -> dict:
-    """``spacy init config`` + ``spacy train`` (default settings, wall-time cap), then score testb."""
-    import spacy
-    from spacy.tokens import Doc
-
-    work = args.work / "spacy"
-    work.mkdir(parents=True, exist_ok=True)
+    """spaCy's efficiency ``ner`` trained with its default settings (wall-time cap), then testb scored."""
     data = {split: read_split(args.data, split)[0] for split in SPLITS}
-    blank = spacy.blank("en")
-    for split in ("train", "dev"):
-        to_docbin(blank, data[split], work / f"{split}.spacy")
-    cli = [sys.executable, "-m", "spacy"]
-    subprocess.run([*cli, "init", "config", str(work / "config.cfg"), "-l", "en", "-p", "ner", "-o", "efficiency",
-                    "--force"], check=True)
-    command = [*cli, "train", str(work / "config.cfg"), "--output", str(work / "model"),
-               "--paths.train", str(work / "train.spacy"), "--paths.dev", str(work / "dev.spacy")]
+    trained = train_spacy(data["train"], data["dev"], args.work / "spacy", args.spacy_cap_s)
+    scores, words_per_s = score_spacy(trained.pop("model"), data["test"])
+    return {**summarise(scores), **trained, "words_per_s": round(words_per_s), "peak_rss_mb": round(peak_rss_mb()),
+            "load_avg_at_end": load_avg()}
+
+
+def run_pipeline_model(args: argparse.Namespace) -> dict:
+    """The full-profile pipeline's NER model, scored on testb and timed (its training ran in ``dvc exp run``)."""
+    import torch
+
+    from pipeline.predict.ner import NerPredictor
+
+    torch.set_num_threads(1)
+    test, docs = read_split(args.data, "test")
+    model_dir = args.pipeline / paths.NER_MODEL
+    predictor = NerPredictor.load(model_dir)
+    tokens = [t for t, _ in test]
     start = time.perf_counter()
-    process = subprocess.Popen(command, env={**os.environ, **THREAD_ENV})
-    try:
-        process.wait(timeout=args.spacy_cap_s)
-        capped = False
-    except subprocess.TimeoutExpired:
-        process.terminate()
-        process.wait()
-        capped = True
-    train_s = time.perf_counter() - start
-    nlp = spacy.load(work / "model" / "model-best")
-    docs = [Doc(nlp.vocab, words=tokens) for tokens, _ in data["test"]]
-    start = time.perf_counter()
-    tagged = list(nlp.pipe(docs))
+    predicted = predictor.predict_tokens(tokens, docs)
     infer_s = time.perf_counter() - start
+    metrics = json.loads((args.pipeline / paths.METRICS / "ner.json").read_text(encoding="utf-8"))
     return {
-        **summarise(entity_scores([g for _, g in data["test"]], [spacy_tags(d) for d in tagged])),
-        "train_s": round(train_s, 1),
-        "stopped_by_cap": capped,
-        "cap_s": args.spacy_cap_s,
-        "words_per_s": round(sum(len(d) for d in docs) / infer_s),
+        **summarise(entity_scores([g for _, g in test], predicted)),
+        "dev_f1": round(metrics["dev_f1"], 2),
+        "train_s": pipeline_stage_s(args.pipeline, "train_ner"),
+        "words_per_s": round(sum(map(len, tokens)) / infer_s),
         "peak_rss_mb": round(peak_rss_mb()),
         "load_avg_at_end": load_avg(),
-        "spacy_version": spacy.__version__,
-        "command": " ".join(command[2:]),
+        "model": str(model_dir),
+        "config": read_config(model_dir),
     }
 
 
@@ -188,7 +170,7 @@ def run_one(args: argparse.Namespace) -> dict:
     if args.child == "spacy":
         return run_spacy(args)
     if args.child == "project":
-        return run_tagger(args, "project", {}, None)
+        return run_pipeline_model(args)
     name = args.child.removeprefix("ablation_")
     return run_tagger(args, args.child, ABLATIONS[name], args.ablation_epochs)
 
@@ -202,8 +184,6 @@ def merge(name: str, result: dict) -> dict:
         if system in runs:
             for key in ("test_f1", "train_s", "words_per_s", "peak_rss_mb", "test_per_type_f1"):
                 results[f"{system}_{key}"] = runs[system][key]
-    if "project" in runs:
-        results["project_epoch_s"] = runs["project"]["epoch_s"]
     ablation = runs.get("ablation_default") or next((r for n, r in runs.items() if n.startswith("ablation_")), None)
     results["setup"] = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
@@ -252,7 +232,8 @@ def print_table(results: dict) -> None:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared/data/conll2003")
-    parser.add_argument("--vectors", type=Path, default=ROOT / "outputs/word2vec/vectors.bin")
+    parser.add_argument("--vectors", type=Path, default=ROOT / "outputs/word2vec/vectors.bin", help="for the ablations")
+    parser.add_argument("--pipeline", type=Path, default=ROOT, help="a project where the full profile ran")
     parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "ner_conll2003")
     parser.add_argument("--spacy-cap-s", type=int, default=1800)
     parser.add_argument("--ablation-epochs", type=int, default=3)

@@ -5,8 +5,9 @@ and is scored once on the 25k test reviews: test accuracy, training wall
 time, inference documents/s (from tokens, batched) and peak RSS. Each run
 is a child process, so its peak RSS is its own and a crash loses one run.
 
-Runs: ``baseline`` (TF-IDF word 1-2 grams + LR), ``project``
-(the full profile, ``configs/profiles/full.yaml``: word2vec fine-tuned + BiGRU), the lecture
+Runs: ``baseline`` (TF-IDF word 1-2 grams + LR), ``project`` (the champion the
+full-profile pipeline trained and registered, ``python benchmarks/full_profile.py``, in ``--pipeline``: its
+``outputs/sentiment/model`` scored here on the same test split), the lecture
 presets ``s1``, ``s2``, ``s3_lstm``, ``s3_gru`` and ``s4``
 (``configs/presets/NAME.yaml``) and the ablations ``lstm`` (BiLSTM instead of
 BiGRU) and ``frozen`` (vectors not fine-tuned), which train for
@@ -34,18 +35,23 @@ import time
 from pathlib import Path
 
 import torch
+from common import FULL_PROFILE, full_section, pipeline_stage_s
 
+from pipeline import paths
 from pipeline.atomic import write_json
 from pipeline.baselines.tfidf import BaselineConfig, TfidfBaseline
 from pipeline.config import build_section
 from pipeline.data.splits import class_indices, class_labels, load_examples
 from pipeline.evaluation.sentiment import classification_metrics, score_model
+from pipeline.model_dir import read_config
 from pipeline.models.classifier import count_parameters
 from pipeline.predict.sentiment import SentimentPredictor
 from pipeline.training.logger import NullLogger
-from pipeline.training.sentiment_task import SentimentConfig, load_config_file, train_sentiment
-
-from common import FULL_PROFILE, full_section
+from pipeline.training.sentiment_task import (
+    SentimentConfig,
+    load_config_file,
+    train_sentiment,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 RESULTS = ROOT / "benchmarks" / "results" / "sentiment_imdb.json"
@@ -84,16 +90,30 @@ def run_baseline(args: argparse.Namespace) -> dict:
 
 
 def neural_config(name: str, variant_epochs: int) -> SentimentConfig:
-    """The config of a neural run: a YAML file, or the project's with one model field changed."""
+    """The config of a trained run: a preset's YAML file, or the full profile's with one model field changed."""
     if name in CONFIGS:
         return load_config_file(CONFIGS[name])
-    project = full_section(SentimentConfig, "sentiment")
-    if name == "project":
-        return project
-    raw = project.model_dump(mode="json")
+    raw = full_section(SentimentConfig, "sentiment").model_dump(mode="json")
     raw["model"] |= VARIANTS[name]
     raw["train"]["epochs"] = variant_epochs
     return build_section(SentimentConfig, raw, FULL_PROFILE, f"variant {name}")
+
+
+def run_pipeline_model(args: argparse.Namespace) -> dict:
+    """The full-profile pipeline's classifier, scored on the test split and timed (it trained in ``dvc exp run``)."""
+    model_dir = args.pipeline / paths.SENTIMENT_MODEL
+    test = score_model(model_dir, args.data_dir / "test.jsonl").metrics()
+    metrics = json.loads((args.pipeline / paths.METRICS / "sentiment.json").read_text(encoding="utf-8"))
+    return {
+        "test_acc": test["accuracy"],
+        "test_roc_auc": test["roc_auc"],
+        "dev_acc": metrics["dev_accuracy"],
+        "train_s": pipeline_stage_s(args.pipeline, "train_sentiment"),
+        "docs_per_s": test["docs_per_s"],
+        "parameters": count_parameters(SentimentPredictor.load(model_dir).model),
+        "model": str(model_dir),
+        "config": read_config(model_dir),
+    }
 
 
 def run_neural(name: str, args: argparse.Namespace) -> dict:
@@ -127,7 +147,8 @@ def result_file(args: argparse.Namespace, name: str) -> Path:
 def child(args: argparse.Namespace) -> None:
     """Run one benchmark in this process and write its result for the parent."""
     torch.set_num_threads(args.threads)
-    result = run_baseline(args) if args.run == "baseline" else run_neural(args.run, args)
+    runs = {"baseline": run_baseline, "project": run_pipeline_model}
+    result = runs[args.run](args) if args.run in runs else run_neural(args.run, args)
     result["peak_rss_mb"] = round(peak_rss_mb())
     write_json(result_file(args, args.run), result)
 
@@ -138,7 +159,7 @@ def summary(runs: dict) -> dict:
     for name in ("project", "baseline", *PRESETS, *VARIANTS):
         if name in runs:
             keys[f"{name}_test_acc"] = runs[name]["test_acc"]
-            keys[f"{name}_train_s"] = round(runs[name]["train_s"], 1)
+            keys[f"{name}_train_s"] = runs[name]["train_s"] and round(runs[name]["train_s"], 1)
             keys[f"{name}_docs_per_s"] = round(runs[name]["docs_per_s"], 1)
     return keys
 
@@ -149,7 +170,7 @@ def print_table(runs: dict) -> None:
     for name, r in runs.items():
         epochs = f"{r.get('epochs_run', '')} {r.get('dev_acc_by_epoch', r.get('dev_acc_by_C', ''))}"
         print(
-            f"{name:10} {r['test_acc']:8.4f} {r['test_roc_auc']:7.4f} {r['train_s']:8.0f} "
+            f"{name:10} {r['test_acc']:8.4f} {r['test_roc_auc']:7.4f} {r['train_s'] or 0:8.0f} "
             f"{r['docs_per_s']:8.0f} {r['peak_rss_mb']:8.0f}  {epochs}"
         )
 
@@ -190,12 +211,14 @@ def forwarded(args: argparse.Namespace) -> list[str]:
         "--work-dir", str(args.work_dir),
         "--threads", str(args.threads),
         "--variant-epochs", str(args.variant_epochs),
+        "--pipeline", str(args.pipeline),
     ]  # fmt: skip
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data-dir", type=Path, default=ROOT / "outputs/prepared/sentiment")
+    parser.add_argument("--pipeline", type=Path, default=ROOT, help="a project where the full profile ran")
     parser.add_argument("--vectors", type=Path, default=ROOT / "outputs/word2vec/vectors.bin")
     parser.add_argument("--work-dir", type=Path, default=Path("/tmp/sentiment_imdb"))
     parser.add_argument("--threads", type=int, default=1, help="torch threads (another benchmark may hold the other cores)")

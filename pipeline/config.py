@@ -8,17 +8,22 @@ The resolved section is stored beside every model it produced.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Literal, TypeVar
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from pipeline.data.textio import read_text
 from pipeline.errors import ConfigError, DataError, MissingDataError
 
-DATA_ENV = "PIPELINE_DATA"
 PARAMS_FILE = Path("params.yaml")
 PROFILES = Path("configs/profiles")  # beside params.yaml: <profile>.yaml overrides its sections (apply_profile)
 
@@ -29,38 +34,90 @@ class Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+NerFormat = Literal["conll", "jsonl", "spacy"]
+SentimentFormat = Literal["auto", "csv", "tsv", "jsonl", "aclimdb"]
+
+
+class NerData(Section):
+    """The NER files and how to read them; paths are relative to ``data.root`` (or absolute).
+
+    ``conll``: one token a line, any whitespace between columns, the word in
+    ``word_column`` and the tag in ``tag_column`` (Python indices: -1 is the
+    last), blank lines between sentences, ``-DOCSTART-`` between documents.
+    ``jsonl``: ``{"tokens": [...], "tags": [...]}`` a line. ``spacy``: a
+    ``DocBin`` whose ``doc.ents`` are the entities.
+    """
+
+    train: str
+    dev: str | None = None  # None: carved from train (prepare.dev_fraction)
+    test: str | None = None  # None: no test metrics
+    format: NerFormat = "conll"
+    word_column: int = 0
+    tag_column: int = -1
+    scheme: Literal["auto", "iob1", "iob2", "bioes"] = "auto"
+
+
+class SentimentData(Section):
+    """The labelled text files: CSV/TSV with a header, JSON lines, or an aclImdb split directory."""
+
+    train: str
+    dev: str | None = None  # None: carved from train, stratified (prepare.dev_fraction, prepare.sentiment_dev_split)
+    test: str | None = None
+    format: SentimentFormat = "auto"  # auto: from the name (.csv, .tsv, .jsonl[.gz], a directory)
+    text_column: str = "text"
+    label_column: str = "label"  # labels are any strings: two classes train the binary head, more the softmax one
+    id_column: str | None = None  # None: <file stem>/<row number>
+
+
+class CorpusData(Section):
+    """Unlabelled text for word2vec: files, folders or globs of .txt/.gz (one text a line) or .jsonl[.gz]."""
+
+    files: list[str] = []
+    labelled_train: bool = True  # add the NER and sentiment training files' text (never a test file)
+
+
 class DataConfig(Section):
-    """Where the data lies. ``profile`` names the parameter set: ``sample`` (params.yaml alone) or a profile file."""
+    """Which data each task reads. ``profile`` names the parameter set: ``sample`` (params.yaml alone) or a
+    profile file laid over it; ``root`` is where the files named below lie (dvc.yaml tracks it)."""
 
     profile: str = Field("sample", pattern=r"^[A-Za-z0-9_-]+$")
-    sample_root: Path = Path("data/sample")
-    full_root: Path = Path("../shared/data")
-    verify_checksums: bool = True
+    root: Path = Path("data/sample")
+    verify_checksums: bool = True  # against root/SHA256SUMS, when that file exists
+    language: str = Field("en", pattern=r"^[a-z]{2,3}$")  # spaCy's blank tokenizer; stored with every model
+    ner: NerData
+    sentiment: SentimentData
+    corpus: CorpusData = CorpusData()
 
-    @property
-    def root(self) -> Path:
-        """The data root in force: ``$PIPELINE_DATA`` overrides ``full_root`` for the full profile."""
-        if self.profile == "sample":
-            return self.sample_root
-        return Path(os.environ.get(DATA_ENV, str(self.full_root)))
+    @field_validator("root")
+    @classmethod
+    def _not_the_project(cls, root: Path) -> Path:
+        """The root is a DVC dependency of ``prepare``: the project itself (outputs included) would be a cycle."""
+        if Path.cwd().resolve().is_relative_to(root.resolve()):
+            raise ValueError(f"{root} holds the project itself: put the data in a folder of its own (e.g. data/mine)")
+        return root
+
+    def path(self, name: str | None) -> Path | None:
+        """A configured file's path: relative names are under ``root``."""
+        return None if name is None else self.root / name
 
 
 class PrepareConfig(Section):
-    """Tokenization and splits for the ``prepare`` stage."""
+    """Splits for the ``prepare`` stage."""
 
-    sentiment_dev_fraction: float = Field(0.1, gt=0.0, lt=1.0)
-    sentiment_dev_split: Literal["id_blocks", "random"] = "id_blocks"  # id_blocks: dev holds other movies (prepare.split_dev)
+    dev_fraction: float = Field(0.1, gt=0.0, lt=1.0)  # of train, carved when a task has no dev file
+    sentiment_dev_split: Literal["id_blocks", "random"] = "id_blocks"  # id_blocks: dev holds other movies (split_dev)
     seed: int = 13
     invalid_tags: Literal["repair", "reject"] = "repair"
-    word2vec_corpus: list[Literal["conll_train", "imdb_train", "imdb_unsup"]] = [
-        "conll_train",
-        "imdb_train",
-        "imdb_unsup",
-    ]
 
 
 class Word2VecConfig(Section):
-    """gensim ``Word2Vec`` parameters plus the corpus normalisation."""
+    """gensim ``Word2Vec`` parameters plus the corpus normalisation, or a vectors file to read instead of training.
+
+    With ``source: file`` the stage reads ``path`` (relative to the project root, or absolute: word2vec binary or
+    text, fastText ``.vec``, GloVe; ``.gz`` too) and the training parameters are unused; ``vector_size`` must equal
+    the file's dimension, and ``lowercase`` / ``digits_to_zero`` say how tokens are looked up in it
+    (``lowercase: false`` for cased vectors such as fastText's).
+    """
 
     sg: Literal[0, 1] = 1
     vector_size: int = Field(100, ge=2, le=1000)
@@ -73,6 +130,16 @@ class Word2VecConfig(Section):
     seed: int = 13
     lowercase: bool = True
     digits_to_zero: bool = True
+    source: Literal["train", "file"] = "train"
+    path: Path | None = Field(None, validate_default=True)  # the vectors file; required when source is file
+
+    @field_validator("path")
+    @classmethod
+    def _path_for_file(cls, path: Path | None, info: ValidationInfo) -> Path | None:
+        """``source: file`` names its file here: reading "no file" would be a confusing error much later."""
+        if path is None and info.data.get("source") == "file":
+            raise ValueError("required when source is 'file': the vectors file to read")
+        return path
 
 
 T = TypeVar("T", bound=Section)
@@ -137,6 +204,13 @@ def read_params(path: Path = PARAMS_FILE, profile: str | None = None) -> dict:
     """The ``params.yaml`` mapping with its profile applied (``data.profile``, or ``profile`` when given)."""
     raw, overlay, sections = _profile_layers(path, profile)
     return apply_profile(raw, sections, overlay) if overlay else raw
+
+
+def params_profile(path: Path = PARAMS_FILE) -> str:
+    """``data.profile`` alone (its profile file must exist): what runs and reports are tagged with, read without
+    validating the datasets, which only ``prepare`` and ``data check`` need."""
+    raw, _, _ = _profile_layers(path, None)
+    return (raw.get("data") or {}).get("profile", "sample")
 
 
 def build_section(cls: type[T], values: dict | None, source: str | Path, name: str) -> T:

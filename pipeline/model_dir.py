@@ -26,6 +26,18 @@ TAGGER_ASSETS = "tagger_assets.json"  # a tagger's characters, tags and scheme
 VECTORS = "vectors.bin"  # word2vec binary format, in a vectors directory
 VECTOR_COUNTS = "vocab.tsv"  # word and training count of each vector, beside VECTORS
 BASELINE_WEIGHTS = "weights.npz"  # the TF-IDF baseline's arrays (no pickle)
+DATA = "data.json"  # what a model was trained on: the data's language (its tokenizer); absent in older models: en
+
+
+def write_data_info(directory: Path, language: str) -> None:
+    """Record the language of the data a model was trained on beside its weights."""
+    write_json(directory / DATA, {"language": language})
+
+
+def model_language(directory: Path) -> str:
+    """The language of the data a model directory was trained on (English for models older than the record)."""
+    path = directory / DATA
+    return read_json(path)["language"] if path.exists() else "en"
 
 
 def require(directory: Path, names: tuple[str, ...], what: str) -> None:

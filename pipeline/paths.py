@@ -14,6 +14,7 @@ NER_SPLITS = PREPARED / "ner"
 SENTIMENT_SPLITS = PREPARED / "sentiment"
 CORPUS = PREPARED / "corpus.txt"
 SOURCES = PREPARED / "sources.json"
+DATASET = PREPARED / "dataset.json"  # what prepare read: schemes, entity types, classes, dev origin, language
 WORD2VEC = OUTPUTS / "word2vec"
 VECTORS = WORD2VEC / model_dir.VECTORS
 
@@ -35,5 +36,3 @@ BASELINE_EXPERIMENT = "tfidf-baseline"
 SPACY_EXPERIMENT = "spacy-pipeline"  # each assembled pipeline, as an artifact
 REPORT_EXPERIMENT = "run-report"
 
-CONLL_FILES = {"train": "conll2003/eng.train.gz", "dev": "conll2003/eng.testa.gz", "test": "conll2003/eng.testb.gz"}
-IMDB_FILES = {"train": "aclimdb/train.jsonl.gz", "test": "aclimdb/test.jsonl.gz", "unsup": "aclimdb/unsup.jsonl.gz"}

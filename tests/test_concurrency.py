@@ -27,7 +27,7 @@ from pipeline.paths import NER_MODEL_NAME
 
 DVC_TIMEOUT_S = 600
 TINY = {  # params.yaml of the copy: seconds per stage instead of minutes
-    "prepare": {"word2vec_corpus": ["conll_train"]},
+    "data": {"corpus": {"files": []}},  # word2vec on the training files alone
     "word2vec": {"vector_size": 16, "epochs": 2, "workers": 1},
     "ner": {"model": {"word_dim": 16, "hidden_size": 16}, "train": {"epochs": 2, "lr": 0.01}},
 }

@@ -4,16 +4,22 @@ import pytest
 import yaml
 from conftest import ROOT
 
-from pipeline.config import DATA_ENV, DataConfig, PrepareConfig, Word2VecConfig, build_section, load_section
+from pipeline.config import (
+    DataConfig,
+    PrepareConfig,
+    Word2VecConfig,
+    build_section,
+    load_section,
+)
 from pipeline.errors import ConfigError, MissingDataError
 
 
-def test_defaults_and_profile_roots(monkeypatch):
-    assert DataConfig().root == Path("data/sample")
-    monkeypatch.delenv(DATA_ENV, raising=False)
-    assert DataConfig(profile="full").root == Path("../shared/data")
-    monkeypatch.setenv(DATA_ENV, "/elsewhere")
-    assert DataConfig(profile="full").root == Path("/elsewhere")
+def test_data_section_names_files_under_the_root(tmp_path):
+    data = load_section(DataConfig, "data", ROOT / "params.yaml")
+    assert data.root == Path("data/sample") and data.path(data.ner.train) == Path("data/sample/conll2003/eng.train.gz")
+    assert data.sentiment.dev is None and data.path(data.sentiment.dev) is None
+    with pytest.raises(ConfigError, match=r"data\.root: .*holds the project itself"):
+        build_section(DataConfig, {"root": ".", "ner": {"train": "a"}, "sentiment": {"train": "b"}}, "params.yaml", "data")
 
 
 @pytest.mark.parametrize(

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import SAMPLE
 
-from pipeline.data.conll import Sentence, read_conll, write_conll
+from pipeline.data.conll import Sentence, detect_file_scheme, read_conll, write_conll
 from pipeline.errors import DataError, MissingDataError
 
 CONLL = SAMPLE / "conll2003"
@@ -59,12 +59,15 @@ def test_sample_to_bioes() -> None:
 
 
 def test_reader_is_lazy(tmp_path: Path) -> None:
-    """A bad second sentence does not stop the first from being yielded."""
+    """With a named scheme a bad second sentence does not stop the first from being yielded; detecting the
+    scheme reads every tag first, so there the error comes before any sentence."""
     path = _write(tmp_path, "EU I-ORG\n\nbad X-PER\n")
-    sentences = read_conll(path)
+    sentences = read_conll(path, scheme="iob1")
     assert next(sentences).words == ["EU"]
     with pytest.raises(DataError):
         next(sentences)
+    with pytest.raises(DataError, match=re.escape(f"{path}:3: invalid tag 'X-PER'")):
+        next(read_conll(path))
 
 
 def test_wrong_column_count(tmp_path: Path) -> None:
@@ -176,3 +179,112 @@ def test_eng_testb_sample_documents() -> None:
     sentences = list(read_conll(CONLL / "eng.testb.gz"))
     docs = [s.doc for s in sentences]
     assert docs == sorted(docs) and docs[0] == 0 and len(set(docs)) > 1
+
+
+def test_tab_separated_lowercase_hyphenated_types_and_whitespace_only_blank_lines(tmp_path: Path) -> None:
+    """WNUT-style data: tabs, ``B-creative-work``, and a "blank" line holding a tab and spaces."""
+    path = _write(tmp_path, "Saw\tO\nStar\tB-creative-work\nWars\tI-creative-work\n\t  \nin\tO\nRome\tB-location\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # detected as IOB2: nothing to repair
+        sentences = list(read_conll(path))
+    assert [s.words for s in sentences] == [["Saw", "Star", "Wars"], ["in", "Rome"]]
+    assert sentences[0].tags == ["O", "B-creative-work", "I-creative-work"]
+    assert sentences[1].line == 5
+    assert next(read_conll(path, target="bioes")).tags == ["O", "B-creative-work", "E-creative-work"]
+
+
+def test_word_and_tag_columns(tmp_path: Path) -> None:
+    path = _write(tmp_path, "1 EU B-ORG NNP\n2 rejects O VBZ\n")
+    (sentence,) = read_conll(path, word_column=1, tag_column=2)
+    assert (sentence.words, sentence.tags) == (["EU", "rejects"], ["B-ORG", "O"])
+    (sentence,) = read_conll(path, word_column=-3, tag_column=-2)
+    assert sentence.words == ["EU", "rejects"]
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"tag_column": 3}, "tag column 3 is out of range: the line has 2 columns"),
+    ({"tag_column": -3}, "tag column -3 is out of range: the line has 2 columns"),
+    ({"word_column": 2}, "word column 2 is out of range: the line has 2 columns"),
+])
+def test_column_out_of_range(tmp_path: Path, kwargs: dict, message: str) -> None:
+    path = _write(tmp_path, "\nEU B-ORG\nrejects O\n")
+    assert str(_error(path, scheme="iob2", **kwargs)) == f"{path}:2: {message}"
+    with pytest.raises(DataError, match=re.escape(f"{path}:2: {message}")):
+        detect_file_scheme(path, **kwargs)
+
+
+def test_comment_lines_are_skipped_outside_sentences_only(tmp_path: Path) -> None:
+    """``# sent_id = 1`` before a sentence is a comment; ``# O`` there is a token, and so is ``#`` inside one."""
+    text = "# newdoc\n# sent_id = 1\nEU B-ORG\n# O\n\n# text = # comes first\n# O\nhere O\n"
+    sentences = list(read_conll(_write(tmp_path, text)))
+    assert [(s.words, s.line) for s in sentences] == [(["EU", "#"], 3), (["#", "here"], 7)]
+    assert sentences[0].tags == ["B-ORG", "O"]
+
+
+def test_comment_does_not_set_the_column_count(tmp_path: Path) -> None:
+    path = _write(tmp_path, "# a comment of five columns\nEU NNP B-NP B-ORG\nrejects VBZ B-VP\n")
+    assert f"{path}:3: expected 4 columns, found 3 (line 2 has 4)" in str(_error(path))
+
+
+IOB1_FILE = "EU I-ORG\nrejects O\nGerman I-MISC\n\nPeter I-PER\nBlackburn I-PER\nBonn B-PER\n"
+IOB2_FILE = "EU B-ORG\nrejects O\nGerman B-MISC\n\nPeter B-PER\nBlackburn I-PER\n"
+BIOES_FILE = "EU S-ORG\nrejects O\n\nPeter B-PER\nBlackburn E-PER\n"
+
+
+@pytest.mark.parametrize(("text", "scheme", "reason", "tags"), [
+    (IOB1_FILE, "iob1", "IOB1: 3 entities start with I-, 0 with B-",
+     [["B-ORG", "O", "B-MISC"], ["B-PER", "I-PER", "B-PER"]]),
+    (IOB2_FILE, "iob2", "IOB2: 3 entities start with B-, 0 with I-", [["B-ORG", "O", "B-MISC"], ["B-PER", "I-PER"]]),
+    (BIOES_FILE, "bioes", "BIOES: 2 tags with the S- or E- prefix", [["B-ORG", "O"], ["B-PER", "I-PER"]]),
+])
+def test_auto_detects_the_scheme_and_reads_with_it(tmp_path: Path, caplog, text: str, scheme: str, reason: str,
+                                                    tags: list) -> None:
+    path = _write(tmp_path, text)
+    detection = detect_file_scheme(path)
+    assert (detection.scheme, detection.reason) == (scheme, reason)
+    with warnings.catch_warnings(), caplog.at_level("INFO", logger="pipeline.data.conll"):
+        warnings.simplefilter("error")  # read in the right scheme, nothing is repaired
+        assert [s.tags for s in read_conll(path)] == tags
+    assert f"{path}: tag scheme {scheme} (detected: {reason})" in caplog.messages
+
+
+def test_auto_on_the_conll2003_sample_is_iob1() -> None:
+    assert detect_file_scheme(CONLL / "eng.train.gz").scheme == "iob1"
+
+
+def test_auto_picks_the_majority_and_repairs_the_rest_once(tmp_path: Path) -> None:
+    """Mostly IOB2 with two stray ``I-`` starts: read as IOB2, one warning counting both repairs with their lines."""
+    path = _write(tmp_path, "EU B-ORG\n\nPeter B-PER\n\nBonn B-LOC\nsaid O\nMerkel I-PER\n\nParis I-LOC\n")
+    assert detect_file_scheme(path).reason == "IOB2: 3 entities start with B-, 2 with I- (repaired)"
+    with pytest.warns(UserWarning, match=re.escape(f"{path}: 2 IOB2 tags repaired (lines 7, 9;")) as caught:
+        sentences = list(read_conll(path))
+    assert len(caught) == 1
+    assert [s.tags for s in sentences][-2:] == [["B-LOC", "O", "B-PER"], ["B-LOC"]]
+
+
+def test_iob2_file_read_as_iob1_warns_once_with_count(tmp_path: Path) -> None:
+    """The wrong explicit scheme still reads the same entities, with one summary warning naming the first lines."""
+    path = _write(tmp_path, "".join(f"w{i} B-PER\nx O\n\n" for i in range(7)))
+    with pytest.warns(UserWarning) as caught:
+        sentences = list(read_conll(path, scheme="iob1"))
+    assert [str(w.message) for w in caught] == [
+        f"{path}: 7 IOB1 tags repaired (lines 1, 4, 7, 10, 13, ...; --verbose lists each)"]
+    assert all(s.tags == ["B-PER", "O"] for s in sentences)
+
+
+@pytest.mark.parametrize(("text", "args", "line", "tokens"), [
+    (IOB1_FILE, [], "tag scheme iob1 (detected: IOB1: 3 entities start with I-, 0 with B-)", 6),
+    (IOB2_FILE, ["--scheme", "iob2"], "tag scheme iob2 (as given)", 5),
+])
+def test_validate_conll_prints_the_scheme_it_used(tmp_path: Path, text: str, args: list[str], line: str,
+                                                   tokens: int) -> None:
+    from typer.testing import CliRunner
+
+    from pipeline.cli import app
+
+    path = _write(tmp_path, text)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        result = CliRunner().invoke(app, ["validate-conll", str(path), *args])
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [f"{path}: {line}", f"{path}: 2 sentences, {tokens} tokens"]

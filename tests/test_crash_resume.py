@@ -38,7 +38,7 @@ from pipeline.config import Word2VecConfig
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
 from pipeline.data.jsonl import write_jsonl
-from pipeline.data.splits import load_examples, read_split
+from pipeline.data.splits import class_labels, load_examples, read_split
 from pipeline.data.tokenizer import tokenize_many
 from pipeline.embeddings import word2vec
 from pipeline.embeddings.vocab import build_vocab
@@ -214,6 +214,7 @@ def fresh_model(task: str, spec: dict):
     else:
         cfg = sentiment_task.SentimentConfig.model_validate(SENTIMENT)
         examples = load_examples(data / "train.jsonl", cfg.target)
+        cfg = sentiment_task.with_classes(cfg, class_labels(examples.targets), data / "train.jsonl")  # as training does
         kv = sentiment_task.load_vectors(vectors, cfg)
         counts = Counter(t for tokens in examples.tokens for t in tokens)
         vocab = build_vocab(counts, kv, cfg.lowercase, cfg.digits_to_zero, cfg.max_vocab, cfg.min_count)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 
-from pipeline.stages.prepare import split_dev
+from pipeline.data.carve import split_dev
 
 
 def reviews() -> list[dict]:

@@ -8,7 +8,13 @@ from conftest import ROOT
 
 from pipeline.config import build_section
 from pipeline.errors import ConfigError
-from pipeline.models.classifier import ClassifierConfig, RNNClassifier, collate, count_parameters, probabilities
+from pipeline.models.classifier import (
+    ClassifierConfig,
+    RNNClassifier,
+    collate,
+    count_parameters,
+    probabilities,
+)
 from pipeline.training.sentiment_task import load_config_file
 
 PRESETS = ROOT / "configs" / "presets"
@@ -18,7 +24,7 @@ VOCAB = 50
 def tiny(**overrides) -> RNNClassifier:
     """A small random classifier in eval mode (dropout off), fixed seed."""
     torch.manual_seed(0)
-    values = dict(embeddings="random", embedding_dim=6, hidden_sizes=[5], dropout=0.2, attention_dim=4) | overrides
+    values = dict(embeddings="random", embedding_dim=6, hidden_sizes=[5], dropout=0.2, attention_dim=4, num_classes=2) | overrides
     cfg = ClassifierConfig(**values)
     return RNNClassifier(cfg, VOCAB).eval()
 
@@ -116,7 +122,7 @@ def torch_rnn_parameters(kind: str, n_in: int, units: int) -> int:
 @pytest.mark.parametrize("name", ["s1", "s2", "s3_lstm", "s3_gru", "s4"])
 def test_preset_parameter_counts(name: str) -> None:
     cfg = load_config_file(PRESETS / f"{name}.yaml")
-    model = cfg.model
+    model = cfg.model.model_copy(update={"num_classes": 2})  # training sets it from the data: IMDB's pos/neg
     sizes = [model.embedding_dim, *model.hidden_sizes]
     layers = list(zip(sizes, model.hidden_sizes))
     embedding = cfg.max_vocab * model.embedding_dim

@@ -17,11 +17,16 @@ from pipeline.config import build_section
 from pipeline.data.splits import class_labels, load_examples
 from pipeline.embeddings.vocab import build_vocab
 from pipeline.errors import ConfigError, DataError
-from pipeline.model_dir import save_weights
+from pipeline.model_dir import read_config, save_weights
 from pipeline.models.classifier import ClassifierAssets, TextEncoding, truncate
 from pipeline.predict.sentiment import SentimentPredictor
 from pipeline.training.logger import NullLogger
-from pipeline.training.sentiment_task import SentimentConfig, SentimentTask, build_model, train_sentiment
+from pipeline.training.sentiment_task import (
+    SentimentConfig,
+    SentimentTask,
+    build_model,
+    train_sentiment,
+)
 
 POS, NEG, FILLER = ["great", "superb", "loved"], ["awful", "boring", "hated"], ["the", "film", "was", "a", "plot"]
 
@@ -89,7 +94,7 @@ def test_model_directory_predicts_texts(trained) -> None:
 
 
 def test_save_load_gives_identical_probabilities(data_dir, tmp_path) -> None:
-    cfg = config()
+    cfg = config(model={"num_classes": 2})
     train, dev = load_examples(data_dir / "train.jsonl", "label"), load_examples(data_dir / "dev.jsonl", "label")
     vocab = build_vocab(Counter(t for ts in train.tokens for t in ts), None, True, True)
     assets = ClassifierAssets(vocab, class_labels(train.targets), TextEncoding(max_len=cfg.max_len))
@@ -132,7 +137,12 @@ def test_multiclass_rating_target(data_dir, tmp_path) -> None:
 
 def test_wrong_number_of_classes_is_a_config_error(data_dir, tmp_path) -> None:
     with pytest.raises(ConfigError, match="num_classes"):
-        train_sentiment(config(target="rating"), data_dir, None, tmp_path, NullLogger())
+        train_sentiment(config(target="rating", model={"num_classes": 2}), data_dir, None, tmp_path, NullLogger())
+
+
+def test_unset_number_of_classes_comes_from_the_training_split(data_dir, tmp_path) -> None:
+    result = train_sentiment(config(target="rating", train={"epochs": 1}), data_dir, None, tmp_path, NullLogger())
+    assert read_config(result.model_dir)["model"]["num_classes"] == 6
 
 
 def test_labelled_csv(tmp_path) -> None:

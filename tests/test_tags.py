@@ -1,4 +1,4 @@
-"""Tag schemes: round trips (hypothesis), repair/reject of invalid sequences, CoNLL IOB1 examples."""
+"""Tag schemes: round trips (hypothesis), repair/reject of invalid sequences, CoNLL IOB1 examples, detection."""
 
 from __future__ import annotations
 
@@ -6,7 +6,17 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pipeline.data.tags import TagError, convert, spans_from_tags, split_tag, tags_from_spans
+from pipeline.data.tags import (
+    Detection,
+    SchemeEvidence,
+    TagError,
+    convert,
+    detect_scheme,
+    is_tag,
+    spans_from_tags,
+    split_tag,
+    tags_from_spans,
+)
 
 SCHEMES = ["iob1", "iob2", "bioes"]
 TYPES = ["PER", "LOC", "ORG", "MISC"]
@@ -182,3 +192,48 @@ def test_empty_sequence() -> None:
     for scheme in SCHEMES:
         assert spans_from_tags([], scheme) == []
         assert tags_from_spans([], 0, scheme) == []
+
+
+@pytest.mark.parametrize(("sequences", "scheme", "reason"), [
+    ([["I-ORG", "O", "I-MISC"], ["I-PER", "I-PER"]], "iob1", "IOB1: 3 entities start with I-, 0 with B-"),
+    ([["B-ORG", "O", "B-MISC"], ["B-PER", "I-PER"]], "iob2", "IOB2: 3 entities start with B-, 0 with I-"),
+    ([["B-PER", "E-PER", "O"], ["S-LOC"]], "bioes", "BIOES: 2 tags with the S- or E- prefix"),
+    ([["B-PER", "I-PER", "O"], ["S-LOC", "I-LOC"]], "bioes", "BIOES: 1 tag with the S- or E- prefix"),  # S- wins
+    ([["O", "O"], [], ["O"]], "iob2", "IOB2 by default: there are no entity tags"),
+    ([], "iob2", "IOB2 by default: there are no entity tags"),
+    ([["B-PER"], ["B-LOC"], ["O", "I-PER"]], "iob2", "IOB2: 2 entities start with B-, 1 with I- (repaired)"),
+    ([["I-PER"], ["I-LOC"], ["O", "B-PER"]], "iob1", "IOB1: 2 entities start with I-, 1 with B- (repaired)"),
+    ([["B-PER"], ["I-LOC"]], "iob2", "IOB2: 1 entity starts with B-, 1 with I- (a tie goes to IOB2; repaired)"),
+])
+def test_detect_scheme(sequences: list, scheme: str, reason: str) -> None:
+    assert detect_scheme(sequences) == Detection(scheme, reason)
+
+
+@pytest.mark.parametrize(("tags", "iob1", "iob2"), [
+    (["I-PER", "B-PER", "I-PER"], 1, 0),  # B- right after its own type is legal in both: no evidence
+    (["B-PER", "B-PER"], 0, 1),
+    (["I-PER", "I-LOC"], 2, 0),  # a type change starts an entity
+    (["B-PER", "B-LOC", "I-LOC"], 0, 2),
+    (["I-PER", "O", "I-PER"], 2, 0),  # after O
+])
+def test_scheme_evidence_counts_entity_starts(tags: list[str], iob1: int, iob2: int) -> None:
+    evidence = SchemeEvidence()
+    evidence.add(tags)
+    assert (evidence.iob1, evidence.iob2, evidence.bioes) == (iob1, iob2, 0)
+
+
+def test_detect_scheme_lower_case_hyphenated_types_and_thousands() -> None:
+    found = detect_scheme([["B-creative-work", "I-creative-work", "O", "B-person"]] * 1000 + [["I-person"]])
+    assert found == Detection("iob2", "IOB2: 2,000 entities start with B-, 1 with I- (repaired)")
+
+
+def test_detect_scheme_malformed_tag_is_tag_error_with_index() -> None:
+    with pytest.raises(TagError, match="unknown prefix 'X'") as info:
+        detect_scheme([["O", "B-PER"], ["O", "O", "X-PER"]])
+    assert info.value.index == 2
+
+
+@pytest.mark.parametrize(("text", "valid"), [("O", True), ("B-PER", True), ("S-creative-work", True),
+                                             ("#", False), ("=", False), ("B-", False), ("0", False)])
+def test_is_tag(text: str, valid: bool) -> None:
+    assert is_tag(text) is valid

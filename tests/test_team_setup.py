@@ -29,7 +29,13 @@ from conftest import copy_repo, run_dvc
 from mlflow import MlflowClient
 from mlflow_server_util import free_port
 
-from pipeline.ops.team import TeamSetupError, answers, pid_alive, postgres_bin_dir, run_command
+from pipeline.ops.team import (
+    TeamSetupError,
+    answers,
+    pid_alive,
+    postgres_bin_dir,
+    run_command,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.scale]  # two servers, four DVC stages and a push/pull in subprocesses
 
@@ -39,7 +45,7 @@ MAKE = ["make", "-o", f"{VENV}/.installed", f"VENV={VENV}"]
 STAGE = "evaluate_sentiment"  # run with its upstream stages; the NER ones, never run here, have nothing to push
 # Tiny models: the test is about where runs and outputs go, and the stages' time is mostly their own start-up.
 QUICK_PARAMS = {
-    ("prepare", "word2vec_corpus"): ["imdb_train"],
+    ("data", "corpus", "files"): [],  # word2vec on the training files alone
     ("word2vec", "epochs"): 1,
     ("word2vec", "vector_size"): 16,
     ("sentiment", "model", "embedding_dim"): 16,

@@ -1,5 +1,6 @@
 import itertools
 import math
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -76,3 +77,126 @@ def test_train_file_normalises_once_then_trains(tmp_path):
     model, stats = word2vec.train_file(corpus, cfg, show_progress=False)
     assert set(model.wv.key_to_index) == {"the", "film", "of", "0000", ".", "!"}
     assert stats.raw_words == 500 and stats.normalize_seconds > 0
+
+
+# --- the stage with `source: file` ---------------------------------------------------------------------------------
+
+GLOVE = "Paris 0.5 1.0 -1.5\nfilm 0.25 -0.5 2.0\nthe 1.0 0.0 -0.25\n"
+
+
+def file_project(root: Path, word2vec_section: str, ner_test: bool = False) -> Path:
+    """A scratch project: params.yaml's word2vec section, a GloVe file, prepared NER (dev only) and sentiment splits."""
+    import json
+
+    (root / "params.yaml").write_text(f"word2vec:\n{word2vec_section}", encoding="utf-8")
+    (root / "glove.txt").write_text(GLOVE, encoding="utf-8")
+    splits = {"ner": {"dev": ["Paris", "film", "zzz", "film"]}, "sentiment": {"test": ["the", "film"], "dev": ["x"]}}
+    if ner_test:
+        splits["ner"]["test"] = ["the"]
+    for task, by_split in splits.items():
+        directory = root / "outputs" / "prepared" / task
+        directory.mkdir(parents=True)
+        for split, tokens in by_split.items():
+            (directory / f"{split}.jsonl").write_text(json.dumps({"tokens": tokens}) + "\n", encoding="utf-8")
+    return root / "glove.txt"
+
+
+def test_stage_reads_a_vectors_file_instead_of_training(tmp_path, monkeypatch):
+    """The usual outputs, from the file; OOV on NER's dev split (it has no test) and sentiment's test split."""
+    import hashlib
+    import json
+
+    from pipeline.stages import word2vec as stage
+
+    source = file_project(tmp_path, "  source: file\n  path: glove.txt\n  vector_size: 3\n  lowercase: false\n")
+    monkeypatch.chdir(tmp_path)
+    stage.main()
+    out = tmp_path / "outputs" / "word2vec"
+    kv = word2vec.load(out / model_dir.VECTORS)
+    assert kv.index_to_key == ["Paris", "film", "the"]
+    np.testing.assert_array_equal(kv["film"], np.array([0.25, -0.5, 2.0], dtype=np.float32))
+    assert (out / model_dir.VECTOR_COUNTS).read_text().splitlines() == ["Paris\t3", "film\t2", "the\t1"]
+    config = json.loads((out / model_dir.CONFIG).read_text())
+    assert config["source"] == "file" and config["lowercase"] is False and config["digits_to_zero"] is True
+    metrics = json.loads((tmp_path / "metrics" / "word2vec.json").read_text())
+    assert metrics["source"] == "file" and metrics["format"] == "glove" and metrics["vocab_size"] == 3
+    assert metrics["sha256"] == hashlib.sha256(source.read_bytes()).hexdigest()
+    assert metrics["unreachable_words"] == 0
+    assert not {"train_seconds", "words_per_s", "raw_words", "normalize_seconds"} & metrics.keys()
+    assert {"analogy_accuracy", "wordsim353_spearman"} <= metrics.keys()
+    assert metrics["conll_dev_token_oov"] == 1 / 4 and metrics["conll_dev_type_oov"] == 1 / 3
+    assert metrics["imdb_test_token_oov"] == 0.0
+    assert not any(key.startswith(("conll_test", "imdb_dev")) for key in metrics)
+
+
+def test_oov_uses_test_when_there_is_one_and_skips_an_unprepared_task(tmp_path, monkeypatch):
+    import shutil
+
+    from pipeline.stages import word2vec as stage
+
+    file_project(tmp_path, "", ner_test=True)
+    shutil.rmtree(tmp_path / "outputs" / "prepared" / "sentiment")
+    monkeypatch.chdir(tmp_path)
+    assert stage.oov_splits() == [("conll_test", Path("outputs/prepared/ner/test.jsonl"))]
+
+
+def test_file_words_normalisation_never_reaches_are_counted_and_warned(tmp_path, monkeypatch):
+    import pytest
+
+    from pipeline.config import load_section
+    from pipeline.stages import word2vec as stage
+
+    file_project(tmp_path, "  source: file\n  path: glove.txt\n  vector_size: 3\n")  # lowercase: true, yet 'Paris'
+    monkeypatch.chdir(tmp_path)
+    cfg = load_section(Word2VecConfig, "word2vec")
+    with pytest.warns(UserWarning, match=r"1 of the 3 words in glove\.txt are never looked up, e\.g\. 'Paris'"):
+        _kv, metrics = stage.from_file(cfg)
+    assert metrics["unreachable_words"] == 1
+
+
+def test_file_source_needs_a_path_and_its_dimension(tmp_path, monkeypatch):
+    import pytest
+
+    from pipeline.config import build_section
+    from pipeline.errors import ConfigError
+    from pipeline.stages import word2vec as stage
+
+    with pytest.raises(ConfigError, match=r"word2vec\.path: .*required when source is 'file'") as info:
+        build_section(Word2VecConfig, {"source": "file"}, "params.yaml", "word2vec")
+    assert info.value.field == "word2vec.path"
+    file_project(tmp_path, "")
+    monkeypatch.chdir(tmp_path)
+    cfg = Word2VecConfig(source="file", path=Path("glove.txt"), vector_size=100, lowercase=False)
+    with pytest.raises(ConfigError, match=r"word2vec\.vector_size: is 100, but glove\.txt holds vectors of dimension 3"):
+        stage.from_file(cfg)
+
+
+def test_trainers_refuse_file_vectors_of_another_dimension(tmp_path, monkeypatch):
+    """The stage's file vectors (3 dimensions) against models built for 4: a ConfigError naming the model's field."""
+    import pytest
+
+    from pipeline.embeddings.vocab import build_vocab
+    from pipeline.errors import ConfigError
+    from pipeline.stages import word2vec as stage
+    from pipeline.training import ner_task, sentiment_task
+
+    file_project(tmp_path, "  source: file\n  path: glove.txt\n  vector_size: 3\n  lowercase: false\n")
+    monkeypatch.chdir(tmp_path)
+    stage.main()
+    vectors = tmp_path / "outputs" / "word2vec" / model_dir.VECTORS
+    ner_cfg = ner_task.NerConfig.model_validate({"model": {"word_dim": 4}})
+    with pytest.raises(ConfigError, match=r"ner\.model\.word_dim: is 4 but the vectors have 3 dimensions"):
+        ner_task.build_model(ner_cfg, [(["Paris"], ["B-LOC"])], vectors)
+    sentiment_cfg = sentiment_task.SentimentConfig.model_validate({"model": {"embedding_dim": 4}, "lowercase": False})
+    kv = sentiment_task.load_vectors(vectors, sentiment_cfg)
+    vocab = build_vocab(Counter(["film"]), kv, lowercase=False, digits_to_zero=True)
+    with pytest.raises(ConfigError, match=r"sentiment\.model\.embedding_dim: is 4, the vectors have 3"):
+        sentiment_task.build_model(sentiment_cfg, vocab, kv)
+
+
+def test_wordsim_without_a_covered_pair_has_no_value():
+    """Vectors sharing no WordSim-353 pair (another language, a tiny vocabulary) score None; two pairs score."""
+    from conftest import keyed_vectors
+
+    assert evaluate.wordsim_spearman(keyed_vectors(["Katze", "Hund"], dim=3)) is None
+    assert math.isfinite(evaluate.wordsim_spearman(keyed_vectors(["Tiger", "cat", "tiger"], dim=3)))

@@ -14,18 +14,19 @@ from typing import Annotated
 
 import typer
 
+from pipeline.cli.data import data_app
 from pipeline.cli.mlflow import mlflow_app
 from pipeline.cli.ner import ner_app
 from pipeline.cli.sentiment import sentiment_app
 from pipeline.cli.spacy import spacy_app
 from pipeline.cli.spark import spark_app
-from pipeline.config import DataConfig, load_section
-from pipeline.data.conll import read_conll
+from pipeline.data.conll import detect_file_scheme, read_conll
 from pipeline.data.imdb import read_imdb
-from pipeline.data.tags import Scheme
+from pipeline.data.tags import SchemeOrAuto
 from pipeline.runner import DEBUG_ENV, LOG_ENV, run
 
 app = typer.Typer(help="word2vec + BiLSTM/BiGRU NER and sentiment pipeline.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
 app.add_typer(ner_app, name="ner")
 app.add_typer(sentiment_app, name="sentiment")
 app.add_typer(spacy_app, name="spacy")
@@ -48,15 +49,21 @@ def main(
 @app.command()
 def validate_conll(
     path: Path,
-    scheme: Annotated[Scheme, typer.Option(help="Tag scheme of the file.")] = "iob1",
+    scheme: Annotated[SchemeOrAuto, typer.Option(help="Tag scheme of the file; auto detects it from the tags.")] = "auto",
     reject_invalid: Annotated[bool, typer.Option(help="Reject, rather than repair, an I- tag after O.")] = False,
 ) -> None:
-    """Read a CoNLL file fully; print sentence and token counts, or the first error as file:line."""
+    """Read a CoNLL file fully; print the tag scheme used, sentence and token counts, or the first error as file:line."""
 
     def check() -> None:
         invalid = "reject" if reject_invalid else "repair"
+        if scheme == "auto":
+            detection = detect_file_scheme(path)
+            used, how = detection.scheme, f"detected: {detection.reason}"
+        else:
+            used, how = scheme, "as given"
+        typer.echo(f"{path}: tag scheme {used} ({how})")
         sentences = tokens = 0
-        for sentence in read_conll(path, scheme=scheme, target="iob2", invalid=invalid):
+        for sentence in read_conll(path, scheme=used, target="iob2", invalid=invalid):
             sentences, tokens = sentences + 1, tokens + len(sentence.words)
         typer.echo(f"{path}: {sentences} sentences, {tokens} tokens")
 
@@ -74,21 +81,6 @@ def validate_imdb(path: Path) -> None:
         typer.echo(f"{path}: " + ", ".join(f"{label}={n}" for label, n in sorted(counts.items())))
 
     run(check)
-
-
-@app.command()
-def check_data(params: Path = Path("params.yaml")) -> None:
-    """Verify the data root of the configured profile against its SHA256SUMS."""
-    from pipeline.stages.prepare import locate
-
-    def check() -> None:
-        data = load_section(DataConfig, "data", params)
-        located, _checksums = locate(data.model_copy(update={"verify_checksums": True}))
-        for key, path in located.items():
-            typer.echo(f"ok  {key:12s} {path}")
-
-    run(check)
-
 
 
 @app.command()

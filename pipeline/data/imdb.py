@@ -125,7 +125,7 @@ def _tree_files(label_dir: Path) -> list[tuple[int, int, Path]]:
 
 def _read_csv(path: Path) -> Iterator[Review]:
     """The Kaggle 50k layout: ``review,sentiment`` with positive/negative; it has no ratings."""
-    rows = _csv_rows(path)
+    rows = csv_rows(path)
     header = next(rows, None)
     if header is None:
         raise DataError(path, None, f"empty file: expected a header row {','.join(_CSV_HEADER)}")
@@ -140,13 +140,13 @@ def _read_csv(path: Path) -> Iterator[Review]:
         yield _review(path, line, f"{path.stem}/{row_number}", text, _CSV_LABELS[sentiment], None)
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    """``(line, row)`` for each CSV row, ``line`` being its last line (a quoted review may span several).
+def csv_rows(path: Path, delimiter: str = ",") -> Iterator[tuple[int, list[str]]]:
+    """``(line, row)`` for each CSV (or TSV) row, ``line`` being its last line (a quoted review may span several).
 
     A ``csv.Error`` (e.g. an unclosed quote swallowing the rest of the file) is named at the line
     where its row starts, the line to fix, not where the reader gave up.
     """
-    reader = csv.reader(text for _, text in utf8_lines(path))
+    reader = csv.reader((text for _, text in utf8_lines(path)), delimiter=delimiter)
     start = 1
     try:
         for row in reader:

@@ -6,17 +6,42 @@ Every problem is a :class:`~pipeline.errors.DataError` naming the file and line.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from pipeline import paths
 from pipeline.data.jsonl import read_jsonl
 from pipeline.data.tags import TagError, spans_from_tags
-from pipeline.data.tokenizer import tokenize_many
+from pipeline.data.tokenizer import LANGUAGE, tokenize_many
 from pipeline.errors import DataError
 
 Record = tuple[list[str], list[str]]
+
+
+def prepared_language(path: Path = paths.DATASET) -> str:
+    """The data's language as ``prepare`` recorded it (``data.language``), for the models trained on it."""
+    if not path.exists():
+        return LANGUAGE
+    return json.loads(path.read_text(encoding="utf-8"))["language"]
+
+
+def prepared_files(task: str, path: Path = paths.DATASET) -> list[str]:
+    """The raw files (keys under ``data.root``) that ``prepare`` read for ``task`` (``ner``, ``sentiment``)."""
+    if not path.exists():
+        return []
+    return list(json.loads(path.read_text(encoding="utf-8"))[task]["files"].values())
+
+
+def test_split(directory: Path, task: str) -> Path | None:
+    """``directory/test.jsonl``, or None after printing that ``task`` has no test split (its test metrics are skipped)."""
+    path = directory / "test.jsonl"
+    if path.exists():
+        return path
+    print(f"{task}: no test split (data.{task}.test is not set): test metrics skipped, dev's figures reported")
+    return None
 
 
 def read_split(path: Path) -> list[Record]:

@@ -13,6 +13,11 @@ The schemes:
 * ``iob2``: every entity begins with ``B-X``, continues with ``I-X``.
 * ``bioes``: single-token entities are ``S-X``; longer ones ``B-X I-X… E-X``.
 
+:func:`detect_scheme` tells the schemes apart from the tags themselves, as
+NCRF++ and ``spacy convert`` do: any ``S-``/``E-`` prefix means BIOES;
+otherwise entities that start with ``I-`` are IOB1 evidence and entities that
+start with ``B-`` (other than right after their own type) IOB2 evidence.
+
 Invalid sequences (``I-X`` after ``O`` in IOB2, ``B-X`` with no ``E-X`` in
 BIOES, ``B-X`` after ``O`` in IOB1, …) are either rejected with a
 :class:`TagError` or repaired. Repair is best-effort and follows one rule for
@@ -23,10 +28,12 @@ ends before the first token that cannot continue it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Literal, get_args
 
 Scheme = Literal["iob1", "iob2", "bioes"]
+SchemeOrAuto = Literal[Scheme, "auto"]  # "auto": detect the scheme from the tags (see detect_scheme)
 Invalid = Literal["repair", "reject"]
 Span = tuple[int, int, str]
 OnRepair = Callable[[int, str], None]
@@ -67,6 +74,15 @@ def split_tag(tag: str) -> tuple[str, str | None]:
     if not label:
         raise TagError(None, f"invalid tag {tag!r}: prefix {prefix!r} has no entity type")
     return prefix, label
+
+
+def is_tag(text: str) -> bool:
+    """Whether ``text`` is ``O`` or a well-formed PREFIX-TYPE tag: what tells a ``#`` comment line from a token."""
+    try:
+        split_tag(text)
+    except TagError:
+        return False
+    return True
 
 
 class _Builder:
@@ -220,3 +236,73 @@ def convert(
     """Re-tag ``tags`` from ``source`` to ``target`` through spans (same entities)."""
     spans = spans_from_tags(tags, source, invalid, on_repair)
     return tags_from_spans(spans, len(tags), target)
+
+
+@dataclass(frozen=True)
+class Detection:
+    """The tag scheme found in some tags, and ``reason``: one short sentence with the counts that decided it."""
+
+    scheme: Scheme
+    reason: str
+
+
+def _starts(count: int, prefix: str) -> str:
+    """``1 entity starts with B-`` / ``4,310 entities start with B-``."""
+    return f"{count:,} {'entity starts' if count == 1 else 'entities start'} with {prefix}-"
+
+
+class SchemeEvidence:
+    """Tallies, one sentence at a time, what tells IOB1, IOB2 and BIOES apart, so a file can be detected
+    while it streams.
+
+    ``bioes`` counts ``S-``/``E-`` tags; ``iob1`` entities opened by ``I-X``
+    (at the sentence start, after ``O`` or after another type); ``iob2``
+    entities opened by ``B-X`` in those places. ``B-X`` right after type ``X``
+    is legal in both IOB schemes and counts for neither.
+    """
+
+    def __init__(self) -> None:
+        self.bioes = self.iob1 = self.iob2 = 0
+
+    def add(self, tags: Sequence[str]) -> None:
+        """Count one sentence's tags; a malformed tag is a :class:`TagError` with its index."""
+        previous: str | None = None
+        for i, tag in enumerate(tags):
+            if tag == "O":
+                previous = None
+                continue
+            prefix, label = _parse(i, tag, "bioes")
+            if prefix in "SE":
+                self.bioes += 1
+            elif label != previous:
+                if prefix == "I":
+                    self.iob1 += 1
+                else:
+                    self.iob2 += 1
+            previous = label
+
+    def detection(self) -> Detection:
+        """The scheme the counts point to: BIOES on any ``S-``/``E-``, else the IOB scheme with more evidence.
+
+        No evidence at all (only ``O``) means IOB2, today's common default; a
+        tie goes to IOB2 as well. The minority's entity starts are repaired
+        when the file is read in the chosen scheme, and the reason says so.
+        """
+        if self.bioes:
+            plural = "" if self.bioes == 1 else "s"
+            return Detection("bioes", f"BIOES: {self.bioes:,} tag{plural} with the S- or E- prefix")
+        if not self.iob1 and not self.iob2:
+            return Detection("iob2", "IOB2 by default: there are no entity tags")
+        scheme: Scheme = "iob1" if self.iob1 > self.iob2 else "iob2"
+        ours, theirs = ("I", "B") if scheme == "iob1" else ("B", "I")
+        won, lost = (self.iob1, self.iob2) if scheme == "iob1" else (self.iob2, self.iob1)
+        note = " (a tie goes to IOB2; repaired)" if won == lost else " (repaired)" if lost else ""
+        return Detection(scheme, f"{scheme.upper()}: {_starts(won, ours)}, {lost:,} with {theirs}-{note}")
+
+
+def detect_scheme(sequences: Iterable[Sequence[str]]) -> Detection:
+    """The tag scheme of ``sequences`` (one tag list per sentence), from the tags alone (see :class:`SchemeEvidence`)."""
+    evidence = SchemeEvidence()
+    for tags in sequences:
+        evidence.add(tags)
+    return evidence.detection()

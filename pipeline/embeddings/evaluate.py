@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable
+from pathlib import Path
 
 from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
 ANALOGY_RESTRICT_VOCAB = 30000
+WORDSIM = datapath("wordsim353.tsv")
+WORDSIM_RESTRICT_VOCAB = 300000  # gensim's default: the most frequent words it compares pairs with
 
 
 def analogy_accuracy(kv: KeyedVectors) -> float:
@@ -25,10 +28,26 @@ def analogy_accuracy(kv: KeyedVectors) -> float:
     return float(score)
 
 
-def wordsim_spearman(kv: KeyedVectors) -> float:
-    """Spearman correlation with WordSim-353 human judgements (OOV pairs skipped)."""
-    _pearson, spearman, _oov = kv.evaluate_word_pairs(datapath("wordsim353.tsv"), case_insensitive=True)
+def wordsim_spearman(kv: KeyedVectors) -> float | None:
+    """Spearman correlation with WordSim-353 human judgements (OOV pairs skipped); None when no pair is covered.
+
+    Vectors of another language, or a tiny vocabulary, may cover none: gensim
+    then raises, while for the stage it is a metric without a value.
+    """
+    if not wordsim_covered(kv):
+        return None
+    _pearson, spearman, _oov = kv.evaluate_word_pairs(
+        WORDSIM, restrict_vocab=WORDSIM_RESTRICT_VOCAB, case_insensitive=True
+    )
     return float(spearman.statistic)
+
+
+def wordsim_covered(kv: KeyedVectors) -> bool:
+    """Whether some WordSim-353 pair has both words among the (case-folded) words gensim compares with."""
+    known = {word.upper() for word in kv.index_to_key[:WORDSIM_RESTRICT_VOCAB]}
+    lines = Path(WORDSIM).read_text(encoding="utf-8").splitlines()
+    pairs = (line.upper().split("\t")[:2] for line in lines if line and not line.startswith("#"))
+    return any(len(pair) == 2 and set(pair) <= known for pair in pairs)
 
 
 def oov_rates(kv: KeyedVectors, tokens: Iterable[str], normalize: Callable[[str], str]) -> dict[str, float]:

@@ -1,4 +1,5 @@
-"""Entity-level NER scores (conlleval-equivalent), a type confusion table and an HTML error report.
+"""Entity-level NER scores (conlleval-equivalent) and their text table, a type confusion table and an HTML error
+report.
 
 Scores are computed on *chunks*: every tag sequence is first decoded into
 spans with :mod:`pipeline.data.tags` in its own scheme and re-encoded as
@@ -60,6 +61,29 @@ def entity_scores(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
         "token_accuracy": 100 * accuracy_score(gold2, pred2) if any(gold2) else 0.0,
         "per_type": per_type,
     }
+
+
+def entity_counts(gold: Sequence[Sequence[str]], pred: Sequence[Sequence[str]],
+                  gold_scheme: Scheme = "iob2", pred_scheme: Scheme = "iob2") -> dict[str, int]:
+    """conlleval's header counts: sentences, tokens, gold and predicted entities, and correct ones (same span, type)."""
+    _check_lengths(gold, pred)
+    counts = Counter(sentences=len(gold), tokens=0, gold=0, predicted=0, correct=0)
+    for g_tags, p_tags in zip(gold, pred):
+        g, p = set(spans_from_tags(g_tags, gold_scheme)), set(spans_from_tags(p_tags, pred_scheme))
+        counts.update(tokens=len(g_tags), gold=len(g), predicted=len(p), correct=len(g & p))
+    return dict(counts)
+
+
+def score_table(scores: dict, counts: dict[str, int]) -> str:
+    """:func:`entity_scores` and :func:`entity_counts` as a text table: a row per type, then the micro average."""
+    rows = [*sorted(scores["per_type"].items()), ("micro avg", scores | {"support": counts["gold"]})]
+    width = max(len(name) for name, _ in rows) + 2
+    summary = (f"{counts['sentences']:,} sentences, {counts['tokens']:,} tokens: {counts['gold']:,} gold entities, "
+               f"{counts['predicted']:,} predicted, {counts['correct']:,} correct")
+    lines = [summary, f"{'type':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
+    lines += [f"{name:<{width}}{r['precision']:>10.2f}{r['recall']:>10.2f}{r['f1']:>10.2f}{r['support']:>10,}"
+              for name, r in rows]
+    return "\n".join([*lines, f"token accuracy {scores['token_accuracy']:.2f}"])
 
 
 def _spans(tags: Sequence[str]) -> dict[tuple[int, int], str]:

@@ -16,6 +16,8 @@ by length instead, so few steps are spent on padding.
 
 The head is one logit + sigmoid for two classes (the Keras ``Dense(1,
 sigmoid)`` of the lecture models) and a softmax over ``C`` logits otherwise.
+``num_classes`` may be left unset in a config: training sets it to the
+number of classes in the training split, and the saved config holds it.
 
 The config (:class:`ClassifierConfig`, :class:`TextEncoding`) plus
 :class:`ClassifierAssets` (vocabulary and labels) rebuild the model:
@@ -37,7 +39,16 @@ from pipeline.atomic import write_json
 from pipeline.config import Section, build_section
 from pipeline.data.batching import bucket_batches
 from pipeline.embeddings.vocab import PAD_ID, UNK_ID, Vocab
-from pipeline.model_dir import CONFIG, LABELS, VOCAB, load_weights, read_config, read_json, require
+from pipeline.errors import DataError
+from pipeline.model_dir import (
+    CONFIG,
+    LABELS,
+    VOCAB,
+    load_weights,
+    read_config,
+    read_json,
+    require,
+)
 from pipeline.models.embedding import SplitEmbedding, initial_table
 
 Pooling = Literal["last", "max", "mean", "attention"]
@@ -60,7 +71,7 @@ class ClassifierConfig(Section):
     # Several poolings are concatenated, e.g. [max, mean].
     pooling: list[Pooling] = Field(default_factory=lambda: ["max", "mean"], min_length=1)
     attention_dim: int = Field(64, ge=1)
-    num_classes: int = Field(2, ge=2)
+    num_classes: int | None = Field(None, ge=2)  # None: as many as the training split has (the saved config holds it)
 
     @model_validator(mode="after")
     def _distinct_poolings(self) -> ClassifierConfig:
@@ -75,7 +86,9 @@ class ClassifierConfig(Section):
 
     @property
     def logits(self) -> int:
-        """1 for the binary (sigmoid) head, ``num_classes`` for the softmax head."""
+        """1 for the binary (sigmoid) head, ``num_classes`` for the softmax head; the count must be known by now."""
+        if self.num_classes is None:
+            raise ValueError("num_classes is unset: train_sentiment sets it from the training split's classes")
         return 1 if self.num_classes == 2 else self.num_classes
 
 
@@ -231,6 +244,9 @@ def load_classifier(directory: Path) -> tuple[RNNClassifier, ClassifierAssets]:
     config = read_config(directory)
     cfg = build_section(ClassifierConfig, config.get("model"), directory / CONFIG, "model")
     assets = ClassifierAssets.load(directory, config)
+    if cfg.num_classes != len(assets.labels):
+        raise DataError(directory / CONFIG, None, f"model.num_classes is {cfg.num_classes}, but {LABELS} lists "
+                                                  f"{len(assets.labels)} classes: {assets.labels}")
     model = load_weights(directory, RNNClassifier(cfg, len(assets.vocab), trainable_rows=assets.vocab.trained))
     return model.eval(), assets
 

@@ -15,8 +15,9 @@ import torch
 
 from pipeline.data.batching import bucket_batches, document_batches
 from pipeline.data.tags import Span, spans_from_tags, tags_from_spans
-from pipeline.data.tokenizer import tokenize
+from pipeline.data.tokenizer import LANGUAGE, tokenize
 from pipeline.errors import DataError
+from pipeline.model_dir import model_language
 from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch, load_tagger
 
 BATCH_SIZE = 256
@@ -57,13 +58,14 @@ def char_offsets(text: str, tokens: Sequence[str]) -> list[tuple[int, int]]:
 class NerPredictor:
     """A trained tagger plus its vocabularies, ready to tag."""
 
-    def __init__(self, model: Tagger, assets: TaggerAssets, batch_size: int = BATCH_SIZE) -> None:
-        self.model, self.assets, self.batch_size = model, assets, batch_size
+    def __init__(self, model: Tagger, assets: TaggerAssets, batch_size: int = BATCH_SIZE,
+                 language: str = LANGUAGE) -> None:
+        self.model, self.assets, self.batch_size, self.language = model, assets, batch_size, language
 
     @classmethod
     def load(cls, model_dir: str | Path, batch_size: int = BATCH_SIZE) -> NerPredictor:
         model, assets = load_tagger(Path(model_dir))
-        return cls(model, assets, batch_size)
+        return cls(model, assets, batch_size, model_language(Path(model_dir)))
 
     def predict_spans(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[Span]]:
         """Entities of each tokenized sentence as ``(start, end, label)`` token spans.
@@ -126,7 +128,7 @@ class NerPredictor:
         """Tokenize ``text`` with the project tokenizer and tag it: tokens, IOB2 tags and entities with offsets."""
         if not isinstance(text, str):
             raise DataError("input", None, f"expected a text string, got {type(text).__name__}")
-        tokens = tokenize(text)
+        tokens = tokenize(text, self.language)
         tags, probs = self.predict_scored([tokens])[0]
         offsets = char_offsets(text, tokens)
         entities = [

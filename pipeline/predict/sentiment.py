@@ -13,9 +13,14 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.data.tokenizer import tokenize_many
-from pipeline.model_dir import read_config
-from pipeline.models.classifier import ClassifierAssets, RNNClassifier, load_classifier, predict_proba
+from pipeline.data.tokenizer import LANGUAGE, tokenize_many
+from pipeline.model_dir import model_language, read_config
+from pipeline.models.classifier import (
+    ClassifierAssets,
+    RNNClassifier,
+    load_classifier,
+    predict_proba,
+)
 
 BATCH_SIZE = 128  # reviews per forward pass when the model's config names none
 
@@ -29,11 +34,13 @@ class Prediction:
 
 
 class SentimentPredictor:
-    """A loaded classifier with its vocabulary and labels; ``target`` is the record field it was trained to predict."""
+    """A loaded classifier with its vocabulary and labels; ``target`` is the record field it was trained to predict,
+    ``language`` the tokenizer of its training data."""
 
     def __init__(self, model: RNNClassifier, assets: ClassifierAssets, target: str = "label",
-                 batch_size: int = BATCH_SIZE) -> None:
+                 batch_size: int = BATCH_SIZE, language: str = LANGUAGE) -> None:
         self.model, self.assets, self.target, self.batch_size = model.eval(), assets, target, batch_size
+        self.language = language
 
     @classmethod
     def load(cls, model_dir: str | Path) -> SentimentPredictor:
@@ -41,7 +48,8 @@ class SentimentPredictor:
         model_dir = Path(model_dir)
         config = read_config(model_dir)
         model, assets = load_classifier(model_dir)
-        return cls(model, assets, config.get("target", "label"), config.get("eval_batch_size", BATCH_SIZE))
+        return cls(model, assets, config.get("target", "label"), config.get("eval_batch_size", BATCH_SIZE),
+                   model_language(model_dir))
 
     @property
     def labels(self) -> list[str]:
@@ -58,6 +66,10 @@ class SentimentPredictor:
         best = probs.argmax(axis=1)
         return [Prediction(self.labels[i], float(p[i])) for i, p in zip(best, probs)]
 
+    def tokenize(self, texts: list[str]) -> list[list[str]]:
+        """Raw texts as the project tokenizer of the model's language splits them."""
+        return list(tokenize_many(texts, language=self.language))
+
     def predict_texts(self, texts: list[str]) -> list[Prediction]:
-        """Tokenize raw texts with the project tokenizer and classify them."""
-        return self.predict_tokens(list(tokenize_many(texts)))
+        """Tokenize raw texts and classify them."""
+        return self.predict_tokens(self.tokenize(texts))

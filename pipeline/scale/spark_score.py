@@ -113,7 +113,8 @@ def model_kind(model_uri: str) -> str:
         raise ModelUriError(f"{model_uri}: {exc.message}") from None
     outputs = signature.outputs.input_names() if signature and signature.outputs else []
     for kind, known in (("ner", NER_SIGNATURE), ("sentiment", SENTIMENT_SIGNATURE)):
-        if outputs == known.outputs.input_names():
+        expected = known.outputs.input_names()
+        if outputs[: len(expected)] == expected:  # a classifier adds one probability column per class
             return kind
     raise ModelUriError(f"{model_uri}: not a w2vp NER or sentiment model (its output columns are {outputs})")
 

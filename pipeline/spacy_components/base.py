@@ -25,7 +25,7 @@ from spacy.pipeline import Pipe
 from spacy.tokens import Doc
 from spacy.util import from_disk, minibatch, to_disk
 
-from pipeline.model_dir import CONFIG, WEIGHTS
+from pipeline.model_dir import CONFIG, WEIGHTS, model_language
 from pipeline.spacy_components.errors import ComponentError, Errors
 
 MODEL_SUBDIR = "model"  # <pipeline>/<component>/model holds the copied model directory
@@ -88,6 +88,7 @@ class ModelComponent(Pipe):
     def __init__(self, nlp: Language, name: str, model: str | None, batch_size: int) -> None:
         check_setting(name, "batch_size", batch_size, batch_size >= 1, "expected an integer >= 1")
         self.vocab = nlp.vocab
+        self.lang = nlp.lang
         self.name = name
         self.batch_size = batch_size
         self.model_dir: Path | None = None
@@ -102,6 +103,10 @@ class ModelComponent(Pipe):
     def load_model(self, model_dir: str | Path) -> ModelComponent:
         """Load the trained model in ``model_dir`` (replacing any model loaded before)."""
         path = check_model_dir(self.name, model_dir, self.kind, self.files)
+        trained_on = model_language(path)
+        if trained_on != self.lang:
+            raise ComponentError(Errors.W2V006.format(component=self.name, path=path, model_lang=trained_on,
+                                                      nlp_lang=self.lang))
         self.predictor = self._load_predictor(path)
         self.model_dir = path
         return self

@@ -35,6 +35,11 @@ class Errors(metaclass=ErrorsWithCodes):
         "{component}: cannot save, the model directory '{path}' it was loaded from no longer exists. "
         "Load the model again (or restore the directory) before nlp.to_disk."
     )
+    W2V006 = (
+        "{component}: the model in '{path}' was trained on '{model_lang}' text, but this pipeline's language is "
+        "'{nlp_lang}': its tokenizer would split words differently. Use spacy.blank('{model_lang}'), or train on "
+        "data with data.language: {nlp_lang} in params.yaml."
+    )
 
 
 class ComponentError(PipelineError, ValueError):

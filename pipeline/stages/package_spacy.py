@@ -6,6 +6,7 @@ Outputs: ``spacy_pipeline/`` (tokenizer + ``w2v_ner`` + ``w2v_textcat``;
 and the sentiment test split (``cats_*``). Each component scores only the
 examples annotated for it, so one evaluation covers both. The pipeline and
 its scores are logged to MLflow (experiment ``spacy-pipeline``) as an artifact.
+A task without a test split is left out of the evaluation (the stage says so).
 
     python -m pipeline.stages.package_spacy
 """
@@ -19,7 +20,7 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from pipeline import paths
-from pipeline.data.splits import load_examples, read_split
+from pipeline.data.splits import load_examples, read_split, test_split
 from pipeline.runner import run
 from pipeline.spacy_components.pipeline_builder import TEXTCAT_PIPE, build_pipeline
 from pipeline.tracking.stage import publish_results
@@ -49,8 +50,12 @@ def cats_examples(nlp: Language, path: Path) -> list[Example]:
 
 def main() -> None:
     nlp = build_pipeline(paths.NER_MODEL, paths.SENTIMENT_MODEL, paths.SPACY_PIPELINE)
-    examples = ner_examples(nlp, paths.NER_SPLITS / "test.jsonl") + cats_examples(nlp, paths.SENTIMENT_SPLITS / "test.jsonl")
-    scores = nlp.evaluate(examples)
+    examples = []
+    if ner_test := test_split(paths.NER_SPLITS, "ner"):
+        examples += ner_examples(nlp, ner_test)
+    if sentiment_test := test_split(paths.SENTIMENT_SPLITS, "sentiment"):
+        examples += cats_examples(nlp, sentiment_test)
+    scores = nlp.evaluate(examples) if examples else {}
     metrics = {key: scores[key] for key in KEPT if scores.get(key) is not None}
     publish_results(paths.SPACY_EXPERIMENT, "package_spacy", METRICS_FILE, metrics, artifacts=(paths.SPACY_PIPELINE,))
 

@@ -1,130 +1,175 @@
-"""Stage ``prepare``: verify the raw data, tokenize it, write the splits every later stage reads.
+"""Stage ``prepare``: read the files params.yaml's ``data`` section names, check them, write the splits every later
+stage reads.
 
-Outputs (``outputs/prepared``): NER ``train/dev/test.jsonl`` (tokens, IOB2
-tags and the document number; dev = ``eng.testa``, test = ``eng.testb``), sentiment
-``train/dev/test.jsonl`` (dev carved from IMDB train, stratified and seeded:
-the test set never chooses anything) and ``corpus.txt``, the tokenized
-word2vec corpus, one sentence or review a line; ``sources.json`` records the
-SHA-256 of every raw file read, and tracked runs carry it as tags.
+Outputs (``outputs/prepared``): ``ner/{train,dev,test}.jsonl`` (tokens, IOB2
+tags, document number), ``sentiment/{train,dev,test}.jsonl`` (id, tokens,
+label, rating), ``corpus.txt`` (the tokenized word2vec corpus, one sentence or
+text a line), ``sources.json`` (the SHA-256 of every input) and
+``dataset.json`` (what was read: tag schemes, entity types, classes, where dev
+came from). A task without a dev file gets one carved from train
+(``prepare.dev_fraction``, seeded); without a test file it has no test split,
+and the evaluating stages report no test metrics.
 """
 
 from __future__ import annotations
 
-import random
 import warnings
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from pipeline import paths
 from pipeline.atomic import atomic_open, write_json
 from pipeline.config import DataConfig, PrepareConfig, load_section
-from pipeline.data.checksums import read_sums, sha256, verify
-from pipeline.data.conll import read_conll
-from pipeline.data.imdb import Review, count_reviews, read_imdb
+from pipeline.data.carve import carve_documents, split_dev
+from pipeline.data.conll import Sentence
+from pipeline.data.corpus import iter_lines
+from pipeline.data.imdb import Review
 from pipeline.data.jsonl import write_jsonl
-from pipeline.data.tokenizer import tokenize_many
+from pipeline.data.labelled import Columns, count_labelled, read_labelled
+from pipeline.data.ner_files import NerFormat, read_ner
+from pipeline.data.sources import checksums, expand, files_in, key_of
+from pipeline.data.tokenizer import spacy_tokenizer, tokenize_many
+from pipeline.errors import ConfigError, DataError, MissingDataError
 from pipeline.progress import progress
 from pipeline.runner import run
 
-
-def locate(data: DataConfig) -> tuple[dict[str, Path], dict[str, str]]:
-    """Paths of every input file and their SHA-256 (verified against SHA256SUMS when ``data.verify_checksums``)."""
-    root = data.root
-    wanted = {f"conll_{k}": v for k, v in paths.CONLL_FILES.items()} | {
-        f"imdb_{k}": v for k, v in paths.IMDB_FILES.items()
-    }
-    if data.verify_checksums:
-        sums = read_sums(root)
-        located = {key: verify(root, rel, sums) for key, rel in progress(wanted.items(), desc="checksums", unit="file")}
-        return located, {rel: sums[rel] for rel in wanted.values()}
-    return {key: root / rel for key, rel in wanted.items()}, {rel: sha256(root / rel) for rel in wanted.values()}
+SPLITS = ("train", "dev", "test")
 
 
-def prepare_ner(files: dict[str, Path], cfg: PrepareConfig) -> dict[str, int]:
-    """Write the three NER splits (IOB2); returns sentence counts."""
-    counts = {}
+@dataclass
+class Inputs:
+    """The files each task reads, by split, and the word2vec corpus files."""
+
+    ner: dict[str, Path]
+    sentiment: dict[str, Path]
+    corpus: list[Path] = field(default_factory=list)
+
+    def files(self) -> list[Path]:
+        """Every input, a directory standing for each file under it."""
+        return [f for p in [*self.ner.values(), *self.sentiment.values(), *self.corpus] for f in files_in(p)]
+
+
+def locate(data: DataConfig) -> Inputs:
+    """The configured files, checked to exist; a corpus entry that is a test file is refused."""
+    try:
+        spacy_tokenizer(data.language)
+    except ImportError:
+        raise ConfigError("params.yaml", "data.language",
+                          f"spaCy has no tokenizer for {data.language!r}: use a code of spacy.lang, e.g. en, de, fr") from None
+    ner = {split: data.path(name) for split, name in zip(SPLITS, (data.ner.train, data.ner.dev, data.ner.test)) if name}
+    sentiment = {split: data.path(name) for split, name in
+                 zip(SPLITS, (data.sentiment.train, data.sentiment.dev, data.sentiment.test)) if name}
+    for task, files in (("ner", ner), ("sentiment", sentiment)):
+        for split, path in files.items():
+            if not path.exists():
+                raise MissingDataError(path, f"data.{task}.{split} names it (relative to data.root {data.root})")
+    corpus = [f for name in data.corpus.files for f in expand(data.root, name)]
+    tests = {p.resolve() for p in (ner.get("test"), sentiment.get("test")) if p}
+    for path in corpus:
+        if path.resolve() in tests:
+            raise ConfigError("params.yaml", "data.corpus.files", f"{path} is a test file: the test set never trains")
+    return Inputs(ner, sentiment, corpus)
+
+
+def read_ner_splits(data: DataConfig, cfg: PrepareConfig, files: dict[str, Path]) -> tuple[dict, dict, list[Sentence]]:
+    """The NER splits (IOB2 sentences, dev carved when absent), what was read, and the training file's sentences."""
+    how = NerFormat(data.ner.format, data.ner.scheme, data.ner.word_column, data.ner.tag_column)
+    splits, schemes = {}, {}
     with warnings.catch_warnings():
-        warnings.simplefilter("always")
-        for split in ("train", "dev", "test"):
-            sentences = read_conll(files[f"conll_{split}"], scheme="iob1", target="iob2", invalid=cfg.invalid_tags)
-            records = ({"tokens": s.words, "tags": s.tags, "doc": s.doc} for s in sentences)
-            counts[f"ner_{split}"] = write_jsonl(paths.NER_SPLITS / f"{split}.jsonl", records)
+        warnings.simplefilter("always")  # one repair summary per file, even when two files repair alike
+        for split, path in files.items():
+            splits[split], detection = read_ner(path, how, cfg.invalid_tags)
+            schemes[split] = f"{detection.scheme} ({detection.reason})"
+    read_train = splits["train"]
+    dev = "file"
+    if "dev" not in splits:
+        splits["train"], splits["dev"] = carve_documents(read_train, cfg.dev_fraction, cfg.seed, files["train"])
+        dev = f"carved from train: {cfg.dev_fraction:g} of its documents, seed {cfg.seed}"
+    types = sorted({tag[2:] for s in splits["train"] for tag in s.tags if tag != "O"})
+    if not types:
+        raise DataError(files["train"], None, "no entity in the training file: is data.ner.tag_column right?")
+    return splits, {"scheme": schemes, "types": types, "dev": dev}, read_train
+
+
+def write_ner(splits: dict[str, list[Sentence]]) -> dict[str, int]:
+    """Write the NER splits as JSON lines; returns sentence counts."""
+    counts = {}
+    for split in SPLITS:
+        records = ({"tokens": s.words, "tags": s.tags, "doc": s.doc} for s in splits.get(split, []))
+        counts[f"ner_{split}"] = write_split(paths.NER_SPLITS / f"{split}.jsonl", records, split in splits)
     return counts
 
 
-def tokenized(reviews: Iterable[Review]) -> Iterator[dict]:
-    """Review records with their tokens (spaCy tokenizer, batched)."""
+def write_split(path: Path, records: Iterable[dict], present: bool) -> int:
+    """Write one split, or remove a stale one the data no longer has (so no stage scores an old test set)."""
+    if present:
+        return write_jsonl(path, records)
+    path.unlink(missing_ok=True)
+    return 0
+
+
+def tokenized(reviews: Iterable[Review], language: str) -> Iterator[dict]:
+    """Review records with their tokens (spaCy's tokenizer of ``language``, batched)."""
     reviews = list(reviews)
-    for review, tokens in zip(reviews, tokenize_many(r.text for r in reviews)):
+    for review, tokens in zip(reviews, tokenize_many((r.text for r in reviews), language=language)):
         yield {"id": review.id, "tokens": tokens, "label": review.label, "rating": review.rating}
 
 
-def _id_number(record: dict) -> int | None:
-    """The number ending a review id (``train/pos/123`` → 123), or None when the id has none."""
-    tail = str(record["id"]).rsplit("/", 1)[-1]
-    return int(tail) if tail.isdigit() else None
+def texts_progress(path: Path, data: DataConfig, desc: str) -> Iterator[dict]:
+    """The tokenized records of one labelled file, counted on a progress display (total known where cheap)."""
+    s = data.sentiment
+    columns = Columns(s.text_column, s.label_column, s.id_column)
+    records = tokenized(read_labelled(path, columns, s.format), data.language)
+    return progress(records, desc=desc, unit="text", total=count_labelled(path, s.format))
 
 
-def split_dev(records: list[dict], fraction: float, seed: int, method: str = "id_blocks") -> tuple[list[dict], list[dict]]:
-    """Carve a stratified dev split off ``records``: per label, the last ids (``id_blocks``) or a seeded shuffle.
-
-    IMDB numbers the reviews of one movie consecutively, and its test set
-    covers other movies than train. A random dev split shares its movies with
-    train, so it rewards a model that memorises titles and names (the README
-    gives the figures). ``id_blocks``
-    takes each label's highest ids instead, so dev's movies are, but for the
-    one at the cut, new to that label's training reviews, as test's are.
-    Ids without a number keep their file order.
-    """
-    rng = random.Random(seed)
-    train, dev = [], []
-    for label in sorted({r["label"] for r in records}):
-        group = [r for r in records if r["label"] == label]
-        if method == "random":
-            rng.shuffle(group)
-            cut = round(len(group) * fraction)
-            dev.extend(group[:cut])
-            train.extend(group[cut:])
-            continue
-        if all(_id_number(r) is not None for r in group):
-            group.sort(key=_id_number)
-        cut = len(group) - round(len(group) * fraction)
-        train.extend(group[:cut])
-        dev.extend(group[cut:])
-    return train, dev
+def read_sentiment_splits(data: DataConfig, cfg: PrepareConfig,
+                          files: dict[str, Path]) -> tuple[dict[str, Iterable[dict]], dict, list[dict]]:
+    """The sentiment splits (test streamed), what was read, and the training file's records (for the corpus)."""
+    read_train = list(texts_progress(files["train"], data, "tokenize sentiment train"))
+    labels = sorted({r["label"] for r in read_train})
+    if len(labels) < 2:
+        raise DataError(files["train"], None, f"one class only ({labels}): a classifier needs two or more; "
+                                              f"is data.sentiment.label_column ({data.sentiment.label_column!r}) right?")
+    if "dev" in files:
+        train, dev, origin = read_train, list(texts_progress(files["dev"], data, "tokenize sentiment dev")), "file"
+    else:
+        train, dev = split_dev(read_train, cfg.dev_fraction, cfg.seed, cfg.sentiment_dev_split, files["train"])
+        origin = f"carved from train: {cfg.dev_fraction:g} of each class ({cfg.sentiment_dev_split}), seed {cfg.seed}"
+    unknown = sorted({r["label"] for r in dev} - set(labels))
+    if unknown:
+        raise DataError(files.get("dev", files["train"]), None, f"dev labels {unknown} never occur in train {labels}")
+    splits: dict[str, Iterable[dict]] = {"train": train, "dev": dev}
+    if "test" in files:
+        splits["test"] = texts_progress(files["test"], data, "tokenize sentiment test")
+    return splits, {"labels": labels, "dev": origin}, read_train
 
 
-def reviews_progress(path: Path, desc: str) -> Iterator[dict]:
-    """The tokenized review records of ``path``, counted on a progress display whose total is known up front."""
-    return progress(tokenized(read_imdb(path)), desc=desc, unit="review", total=count_reviews(path))
+def write_sentiment(splits: dict[str, Iterable[dict]]) -> dict[str, int]:
+    """Write the sentiment splits as JSON lines; returns text counts."""
+    return {f"sentiment_{split}": write_split(paths.SENTIMENT_SPLITS / f"{split}.jsonl", splits.get(split, ()),
+                                              split in splits) for split in SPLITS}
 
 
-def prepare_sentiment(files: dict[str, Path], cfg: PrepareConfig) -> tuple[dict[str, int], list[dict]]:
-    """Write the sentiment splits; returns counts and the tokenized train+dev records (for the corpus)."""
-    labelled = list(reviews_progress(files["imdb_train"], "tokenize imdb train"))
-    train, dev = split_dev(labelled, cfg.sentiment_dev_fraction, cfg.seed, cfg.sentiment_dev_split)
-    counts = {
-        "sentiment_train": write_jsonl(paths.SENTIMENT_SPLITS / "train.jsonl", train),
-        "sentiment_dev": write_jsonl(paths.SENTIMENT_SPLITS / "dev.jsonl", dev),
-        "sentiment_test": write_jsonl(
-            paths.SENTIMENT_SPLITS / "test.jsonl",
-            reviews_progress(files["imdb_test"], "tokenize imdb test"),
-        ),
-    }
-    return counts, labelled
+def corpus_texts(path: Path, data: DataConfig) -> Iterator[str]:
+    """The texts of one corpus file: a JSON-lines file's text field, or a text file's lines."""
+    if path.name.removesuffix(".gz").endswith(".jsonl"):
+        columns = Columns(text=data.sentiment.text_column)
+        return (r.text for r in read_labelled(path, columns, "jsonl", labelled=False))
+    return iter_lines(path)
 
 
-def corpus_lines(files: dict[str, Path], cfg: PrepareConfig, imdb_train: list[dict]) -> Iterator[list[str]]:
-    """Token lists of every source named in ``prepare.word2vec_corpus`` (never the test sets)."""
-    for source in cfg.word2vec_corpus:
-        if source == "conll_train":
-            yield from (s.words for s in read_conll(files["conll_train"], invalid=cfg.invalid_tags))
-        elif source == "imdb_train":
-            yield from (r["tokens"] for r in imdb_train)
-        else:
-            texts = (r.text for r in read_imdb(files["imdb_unsup"]))
-            yield from progress(tokenize_many(texts), desc="tokenize imdb unsup", unit="review",
-                                total=count_reviews(files["imdb_unsup"]))
+def corpus_lines(data: DataConfig, inputs: Inputs, ner_train: list[Sentence],
+                 sentiment_train: list[dict]) -> Iterator[list[str]]:
+    """Token lists for word2vec: the training files' text (``data.corpus.labelled_train``), then the corpus files."""
+    if data.corpus.labelled_train:
+        yield from (s.words for s in ner_train)
+        yield from (r["tokens"] for r in sentiment_train)
+    for path in inputs.corpus:
+        total = count_labelled(path, "jsonl") if path.name.removesuffix(".gz").endswith(".jsonl") else None
+        tokens = tokenize_many(corpus_texts(path, data), language=data.language)
+        yield from progress(tokens, desc=f"tokenize {path.name}", unit="text", total=total)
 
 
 def write_corpus(lines: Iterable[list[str]], path: Path) -> int:
@@ -142,12 +187,22 @@ def write_corpus(lines: Iterable[list[str]], path: Path) -> int:
 def main() -> None:
     data = load_section(DataConfig, "data")
     cfg = load_section(PrepareConfig, "prepare")
-    files, checksums = locate(data)
-    write_json(paths.SOURCES, checksums)
-    counts = prepare_ner(files, cfg)
-    sentiment_counts, imdb_train = prepare_sentiment(files, cfg)
-    counts |= sentiment_counts
-    counts["corpus_tokens"] = write_corpus(corpus_lines(files, cfg, imdb_train), paths.CORPUS)
+    inputs = locate(data)
+    files = progress(inputs.files(), desc="checksums", unit="file")
+    write_json(paths.SOURCES, checksums(data.root, files, data.verify_checksums))
+    ner_splits, ner, ner_train = read_ner_splits(data, cfg, inputs.ner)
+    counts = write_ner(ner_splits)
+    sentiment_splits, sentiment, sentiment_train = read_sentiment_splits(data, cfg, inputs.sentiment)
+    counts |= write_sentiment(sentiment_splits)
+    if not data.corpus.labelled_train and not inputs.corpus:
+        raise ConfigError("params.yaml", "data.corpus", "no text for word2vec: name files or set labelled_train: true")
+    counts["corpus_tokens"] = write_corpus(corpus_lines(data, inputs, ner_train, sentiment_train), paths.CORPUS)
+    for task, info, task_files in (("ner", ner, inputs.ner), ("sentiment", sentiment, inputs.sentiment)):
+        info["files"] = {split: key_of(data.root, p) for split, p in task_files.items()}
+        counts[f"{task}_dev_carved"] = int(info["dev"] != "file")
+    counts |= {"ner_types": len(ner["types"]), "sentiment_classes": len(sentiment["labels"])}
+    corpus = [key_of(data.root, p) for p in inputs.corpus]
+    write_json(paths.DATASET, {"language": data.language, "ner": ner, "sentiment": sentiment, "corpus": corpus})
     write_json(paths.METRICS / "prepare.json", counts)
 
 

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from pipeline import paths
 from pipeline.atomic import atomic_open
-from pipeline.config import DataConfig, load_section
+from pipeline.config import params_profile
 from pipeline.evaluation import report
 from pipeline.model_dir import read_json_if_written
 from pipeline.runner import run
@@ -51,10 +51,12 @@ def ner_section() -> tuple[str, list[str]]:
     metrics = read_json_if_written(paths.METRICS / "ner.json")
     if not metrics:
         return "NER", ["<p>No NER evaluation in this run.</p>"]
-    per_type = metrics.get("test_per_type", {})
-    parts = [report.table(["entity type", "precision", "recall", "F1", "support"],
+    split = "test" if "test_f1" in metrics else "dev"  # a run without a test split scores dev (evaluate_ner)
+    per_type = metrics.get(f"{split}_per_type", {})
+    parts = [report.table([f"entity type ({split})", "precision", "recall", "F1", "support"],
                           [[t, s["precision"], s["recall"], s["f1"], s["support"]] for t, s in per_type.items()]
-                          + [["all (micro)", metrics["test_precision"], metrics["test_recall"], metrics["test_f1"], ""]])]
+                          + [["all (micro)", metrics[f"{split}_precision"], metrics[f"{split}_recall"],
+                              metrics[f"{split}_f1"], ""]])]
     parts.append(report.curves_plot({"dev F1": live_curve(paths.NER_LIVE, "dev_f1")}, "NER dev F1", "epoch", "F1"))
     parts.append(report.curves_plot({"train loss": live_curve(paths.NER_LIVE, "train_loss")}, "NER training loss",
                                     "epoch", "loss"))
@@ -62,11 +64,13 @@ def ner_section() -> tuple[str, list[str]]:
     if confusion:
         labels = sorted(confusion)
         parts.append(report.matrix_plot(labels, labels, [[confusion[g].get(p, 0) for p in labels] for g in labels],
-                                        "NER entity confusion (test)", "predicted", "gold"))
+                                        f"NER entity confusion ({split})", "predicted", "gold"))
     errors = paths.NER_OUT / "report.html"
     if errors.exists():
-        parts.append("<h3>Test sentences the tagger got wrong (displaCy)</h3>")
+        parts.append(f"<h3>{split.capitalize()} sentences the tagger got wrong (displaCy)</h3>")
         parts.append(report.embedded_page(errors.read_text(encoding="utf-8"), "NER errors"))
+    if split == "dev":
+        return f"NER: dev F1 {metrics['dev_f1']:.2f} (no test split)", parts
     return f"NER: test F1 {metrics['test_f1']:.2f} (dev {metrics['dev_f1']:.2f})", parts
 
 
@@ -74,9 +78,9 @@ def sentiment_section() -> tuple[str, list[str]]:
     model, baseline = read_json_if_written(paths.METRICS / "sentiment.json"), read_json_if_written(paths.METRICS / "baseline.json")
     if not model:
         return "Sentiment", ["<p>No sentiment evaluation in this run.</p>"]
-    rows = [["BiRNN classifier", model["dev_accuracy"], model["test_accuracy"], model.get("test_roc_auc", "")]]
+    rows = [["BiRNN classifier", model["dev_accuracy"], model.get("test_accuracy", "-"), model.get("test_roc_auc", "")]]
     if baseline:
-        rows.append(["TF-IDF + LR baseline", baseline[f"dev_acc_C{baseline['C']:g}"], baseline["test_accuracy"],
+        rows.append(["TF-IDF + LR baseline", baseline[f"dev_acc_C{baseline['C']:g}"], baseline.get("test_accuracy", "-"),
                      baseline.get("test_roc_auc", "")])
     parts = [report.table(["model", "dev accuracy", "test accuracy", "test ROC AUC"], rows)]
     parts.append(report.curves_plot({"dev accuracy": live_curve(paths.SENTIMENT_LIVE, "dev_acc")},
@@ -95,11 +99,13 @@ def sentiment_section() -> tuple[str, list[str]]:
         labels = sorted({p["actual"] for p in pairs} | {p["predicted"] for p in pairs})
         parts.append(report.matrix_plot(labels, labels, confusion_counts(pairs, labels),
                                         "Sentiment confusion (test)", "predicted", "gold"))
+    if "test_accuracy" not in model:
+        return f"Sentiment: dev accuracy {model['dev_accuracy']:.3f} (no test split)", parts
     return f"Sentiment: test accuracy {model['test_accuracy']:.3f}", parts
 
 
 def main() -> None:
-    profile = load_section(DataConfig, "data").profile
+    profile = params_profile()
     html = report.page(f"w2v-rnn-pipeline run report (data profile: {profile})", [ner_section(), sentiment_section()])
     with atomic_open(paths.REPORT) as fh:
         fh.write(html)

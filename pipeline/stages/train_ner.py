@@ -17,7 +17,8 @@ import torch
 
 from pipeline import paths
 from pipeline.config import load_section
-from pipeline.data.splits import read_split_documents
+from pipeline.data.splits import prepared_language, read_split_documents
+from pipeline.model_dir import write_data_info
 from pipeline.runner import run
 from pipeline.stages.launch import relaunch, tracked_stage
 from pipeline.training.ner_task import NerConfig, train
@@ -35,6 +36,7 @@ def main() -> None:
             read_split_documents(paths.NER_SPLITS / f"{name}.jsonl") for name in ("train", "dev"))
         result = train(cfg, train_records, dev_records, paths.VECTORS, paths.NER_OUT, tracked.epochs,
                        resume=args.resume, docs=(train_docs, dev_docs))
+        write_data_info(result.model_dir, prepared_language())
         tracked.tracker.log_artifact(result.model_dir)
 
 

@@ -12,6 +12,8 @@ import argparse
 
 from pipeline import paths
 from pipeline.config import load_section
+from pipeline.data.splits import prepared_language
+from pipeline.model_dir import write_data_info
 from pipeline.runner import run
 from pipeline.stages.launch import relaunch, tracked_stage
 from pipeline.training.sentiment_task import SentimentConfig, train_sentiment
@@ -26,6 +28,7 @@ def main() -> None:
     with tracked_stage(paths.SENTIMENT_MODEL_NAME, "train_sentiment", paths.SENTIMENT_LIVE, args.resume) as tracked:
         result = train_sentiment(cfg, paths.SENTIMENT_SPLITS, paths.VECTORS, paths.SENTIMENT_OUT, tracked.epochs,
                                  args.resume)
+        write_data_info(result.model_dir, prepared_language())
         tracked.tracker.log_artifact(result.model_dir)
 
 

@@ -58,7 +58,7 @@ from mlflow.tracking.context.registry import resolve_tags
 from pydantic import Field
 
 from pipeline.atomic import write_json
-from pipeline.config import PARAMS_FILE, DataConfig, Section, load_section
+from pipeline.config import PARAMS_FILE, Section, params_profile
 from pipeline.errors import DataError, MissingDataError, PipelineError
 from pipeline.training.logger import MetricsLogger, NullLogger
 
@@ -248,7 +248,7 @@ def data_profile() -> str | None:
     """``data.profile`` of the params.yaml in the working directory (``sample``/``full``); None without one."""
     if not PARAMS_FILE.exists():
         return None
-    return load_section(DataConfig, "data").profile
+    return params_profile()
 
 
 def run_tags(stage: str, data_checksums: Mapping[str, str]) -> dict[str, str]:

@@ -11,7 +11,9 @@ Both take raw texts: a list of strings, or a DataFrame with one (e.g. ``text``) 
 
 * NER returns one row per entity: ``row`` (index of the input text),
   ``start``/``end`` (character offsets, end exclusive), ``label``, ``text``.
-* Sentiment returns one row per text: ``label`` and its ``probability``.
+* Sentiment returns one row per text: ``label`` and its ``probability``,
+  then each class's probability as ``probability_<class>`` (the model's
+  class order: ``probability_neg``, ``probability_pos``).
 
 ``predict`` holds every call to :class:`Limits` (at most ``max_texts`` texts
 of at most ``max_text_chars`` characters, each a string, at least one): the
@@ -41,6 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import mlflow
+import numpy as np
 import pandas as pd
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
@@ -50,9 +53,16 @@ from mlflow.types import ColSpec, Schema
 
 import pipeline
 from pipeline import paths
+from pipeline.data.splits import prepared_files
 from pipeline.errors import ConfigError, PipelineError
-from pipeline.model_dir import read_config
-from pipeline.tracking.mlflow_logger import DATA_TAG, GIT_TAG, PROFILE_TAG, MlflowLogger, flatten
+from pipeline.model_dir import LABELS, read_config, read_json
+from pipeline.tracking.mlflow_logger import (
+    DATA_TAG,
+    GIT_TAG,
+    PROFILE_TAG,
+    MlflowLogger,
+    flatten,
+)
 from pipeline.training.logger import MetricsLogger, NullLogger
 
 MODEL_DIR_ARTIFACT = "model_dir"
@@ -68,7 +78,8 @@ NER_SIGNATURE = ModelSignature(
 )
 SENTIMENT_SIGNATURE = ModelSignature(
     inputs=INPUT_SCHEMA, outputs=Schema([ColSpec("string", "label"), ColSpec("double", "probability")])
-)
+)  # the columns every classifier returns first; then one per class (sentiment_signature)
+CLASS_COLUMN = "probability_{}"  # each class's probability, e.g. probability_pos
 NER_EXAMPLE = pd.DataFrame({TEXT_COLUMN: ["EU rejects German call to boycott British lamb ."]})
 SENTIMENT_EXAMPLE = pd.DataFrame({TEXT_COLUMN: ["A moving film with a superb cast.", "Dull and far too long."]})
 ENTRY_DIR = Path(__file__).parent
@@ -187,9 +198,24 @@ class SentimentModel(mlflow.pyfunc.PythonModel):
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
         texts = texts_of(model_input)
         check_texts(texts, self.limits)
-        predictions = self.predictor.predict_texts(texts)
-        return pd.DataFrame({"label": [p.label for p in predictions],
-                             "probability": [p.probability for p in predictions]})
+        probs = self.predictor.predict_proba(self.predictor.tokenize(texts))
+        return sentiment_frame(probs, self.predictor.labels)
+
+
+def sentiment_frame(probs: np.ndarray, labels: list[str]) -> pd.DataFrame:
+    """The sentiment output of ``(N, C)`` probabilities: label, its probability, then one column per class."""
+    best = probs.argmax(axis=1)
+    frame = pd.DataFrame({"label": [labels[i] for i in best], "probability": probs[np.arange(len(best)), best]})
+    for column, label in enumerate(labels):
+        frame[CLASS_COLUMN.format(label)] = probs[:, column]
+    return frame.astype({"probability": "float64", **{CLASS_COLUMN.format(label): "float64" for label in labels}})
+
+
+def sentiment_signature(model_dir: Path) -> ModelSignature:
+    """:data:`SENTIMENT_SIGNATURE` plus one ``probability_<class>`` column per class of the model in ``model_dir``."""
+    labels = read_json(Path(model_dir) / LABELS)
+    columns = [*SENTIMENT_SIGNATURE.outputs.inputs, *(ColSpec("double", CLASS_COLUMN.format(label)) for label in labels)]
+    return ModelSignature(inputs=INPUT_SCHEMA, outputs=Schema(columns))
 
 
 # --- the REST server: MLflow's scoring app behind a check of the JSON request -------------------------------------
@@ -424,17 +450,16 @@ class ModelKind:
     """What differs between registering the tagger and the classifier."""
 
     entry: str
-    signature: ModelSignature
+    signature: Callable[[Path], ModelSignature]  # of a model directory
     example: pd.DataFrame
     key_params: tuple[str, ...]
-    data_files: tuple[str, ...]
+    task: str  # the dataset.json section whose files' checksums tag a version
     describe: Callable[[Mapping, Mapping], str]
 
 
-NER = ModelKind("pyfunc_ner.py", NER_SIGNATURE, NER_EXAMPLE, NER_KEY_PARAMS, tuple(paths.CONLL_FILES.values()),
-                describe_ner)
-SENTIMENT = ModelKind("pyfunc_sentiment.py", SENTIMENT_SIGNATURE, SENTIMENT_EXAMPLE, SENTIMENT_KEY_PARAMS,
-                      tuple(paths.IMDB_FILES.values()), describe_sentiment)
+NER = ModelKind("pyfunc_ner.py", lambda _: NER_SIGNATURE, NER_EXAMPLE, NER_KEY_PARAMS, "ner", describe_ner)
+SENTIMENT = ModelKind("pyfunc_sentiment.py", sentiment_signature, SENTIMENT_EXAMPLE, SENTIMENT_KEY_PARAMS,
+                      "sentiment", describe_sentiment)
 
 
 def log_pyfunc_model(tracker: MetricsLogger, model_dir: Path, metrics: Mapping[str, float], registered_name: str,
@@ -461,7 +486,7 @@ def log_pyfunc_model(tracker: MetricsLogger, model_dir: Path, metrics: Mapping[s
             python_model=str(ENTRY_DIR / kind.entry),
             artifacts={MODEL_DIR_ARTIFACT: str(model_dir)},
             code_paths=[str(Path(pipeline.__file__).parent)],
-            signature=kind.signature,
+            signature=kind.signature(Path(model_dir)),
             input_example=kind.example,
             pip_requirements=project_requirements(),
             model_config=Limits().as_config(),
@@ -470,7 +495,7 @@ def log_pyfunc_model(tracker: MetricsLogger, model_dir: Path, metrics: Mapping[s
     version = str(info.registered_model_version)
     client = mlflow.MlflowClient()
     client.update_model_version(registered_name, version, description=kind.describe(config, metrics))
-    for key, value in version_tags(tracker.tags, kind.data_files).items():
+    for key, value in version_tags(tracker.tags, prepared_files(kind.task)).items():
         client.set_model_version_tag(registered_name, version, key, value)
     return client.get_model_version(registered_name, version)
 

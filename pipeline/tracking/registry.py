@@ -12,23 +12,33 @@ that beats the current champion on the chosen metric.
 from __future__ import annotations
 
 import html
+import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+import mlflow
 import pandas as pd
 from mlflow import MlflowClient
 from mlflow.entities import Run
 from mlflow.entities.model_registry import ModelVersion
 from mlflow.exceptions import MlflowException
+from mlflow.models import Model
 
 from pipeline.atomic import atomic_open
-from pipeline.errors import PipelineError
+from pipeline.errors import MissingDataError, PipelineError
 from pipeline.tracking.mlflow_logger import store_lock, tracking_uri
-from pipeline.tracking.pyfunc_models import NER_KEY_PARAMS, SENTIMENT_KEY_PARAMS
+from pipeline.tracking.pyfunc_models import (
+    MODEL_DIR_ARTIFACT,
+    NER_KEY_PARAMS,
+    SENTIMENT_KEY_PARAMS,
+)
 
 CHAMPION = "champion"
 KEY_PARAMS = tuple(dict.fromkeys(NER_KEY_PARAMS + SENTIMENT_KEY_PARAMS))
 REPORT_DIR = Path("outputs/mlflow")
+MODELS_URI = "models:/"
+_MODEL_REF = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/@]+)|/(?P<version>\d+))$")
 
 
 class RegistryError(PipelineError):
@@ -179,3 +189,42 @@ def _promote(name: str, version: str | int, metric: str, higher_is_better: bool,
     client.set_registered_model_alias(name, CHAMPION, challenger.version)
     return Promotion(True, str(challenger.version), f"version {version} ({metric}={score:g}) beats version "
                                                f"{champion.version} ({metric}={best:g}): now champion")
+
+
+def model_directory(ref: str, dest: Path | None = None) -> Path:
+    """The local directory of the model ``ref`` names, ready for ``NerPredictor.load``/``SentimentPredictor.load``.
+
+    A local path is returned as is (it must exist). ``models:/NAME@ALIAS``
+    or ``models:/NAME/VERSION`` is looked up in the registry of
+    :func:`~pipeline.tracking.mlflow_logger.tracking_uri`, and only the
+    version's ``MLmodel`` and its model directory artifact (config, weights,
+    vocabularies; see :func:`~pipeline.tracking.pyfunc_models.log_pyfunc_model`)
+    are downloaded, under ``dest`` (a new temporary directory, the caller's to
+    remove, when ``None``).
+    """
+    if not ref.startswith(MODELS_URI):
+        path = Path(ref)
+        if not path.is_dir():
+            raise MissingDataError(path, "expected a trained model directory, models:/NAME@ALIAS or "
+                                         "models:/NAME/VERSION")
+        return path
+    match = _MODEL_REF.match(ref)
+    if match is None:
+        raise RegistryError(f"{ref}: expected models:/NAME@ALIAS or models:/NAME/VERSION")
+    client = MlflowClient(tracking_uri())
+    name = match["name"]
+    version = match["version"] or resolve_alias(name, match["alias"], client)
+    try:
+        source = client.get_model_version_download_uri(name, version)
+    except MlflowException as exc:
+        raise RegistryError(f"{ref}: no such registered version ({exc.message})") from None
+    target = dest or Path(tempfile.mkdtemp(prefix="w2vp-model-"))
+    mlmodel = mlflow.artifacts.download_artifacts(f"{source}/MLmodel", dst_path=str(target),
+                                                  tracking_uri=client.tracking_uri)
+    artifacts = Model.load(mlmodel).flavors.get("python_function", {}).get("artifacts", {})
+    if MODEL_DIR_ARTIFACT not in artifacts:
+        raise RegistryError(f"{ref} ({name} version {version}) has no {MODEL_DIR_ARTIFACT!r} artifact: it was not "
+                            "registered by this project's evaluation stages")
+    relative = artifacts[MODEL_DIR_ARTIFACT]["path"]
+    return Path(mlflow.artifacts.download_artifacts(f"{source}/{relative}", dst_path=str(target),
+                                                    tracking_uri=client.tracking_uri))

@@ -13,7 +13,7 @@ from mlflow.exceptions import MlflowException
 from mlflow.tracking import MlflowClient
 
 from pipeline import paths
-from pipeline.config import DataConfig, load_section
+from pipeline.config import params_profile
 from pipeline.model_dir import read_json_if_written
 from pipeline.tracking.mlflow_logger import tracking_uri
 from pipeline.tracking.registry import RegistryError, current_champion, versions
@@ -37,7 +37,7 @@ def read_metrics(name: str, root: Path) -> dict:
 def profile(root: Path) -> str:
     """``data.profile`` of ``params.yaml`` (what the metrics were computed on)."""
     params = root / "params.yaml"
-    return load_section(DataConfig, "data", params).profile if params.exists() else "unknown"
+    return params_profile(params) if params.exists() else "unknown"
 
 
 def registry_status(name: str, client: MlflowClient) -> str:

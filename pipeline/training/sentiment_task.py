@@ -2,7 +2,9 @@
 
 The target is any field of the prepared records: ``label`` (pos/neg, the
 binary head) or ``rating`` (IMDB's 1-10 stars, the softmax head); a CSV with
-a ``text`` column and a label column trains the same way. Long reviews are
+a ``text`` column and a label column trains the same way. Two classes train
+the binary head, more the softmax head; ``model.num_classes`` unset means as
+many as the training split has, and the saved config records the number. Long reviews are
 cut to ``max_len`` tokens by the ``truncation`` policy; an empty review is
 one unknown token, so every text gets a prediction. Dev, carved from train
 by the prepare stage, chooses the epoch; the test set is never read here.
@@ -23,7 +25,7 @@ from pipeline.data.batching import Batches, bucket_batches
 from pipeline.data.splits import Examples, class_indices, class_labels, load_examples
 from pipeline.embeddings import word2vec
 from pipeline.embeddings.vocab import Vocab, build_vocab, embedding_matrix
-from pipeline.errors import ConfigError, MissingDataError
+from pipeline.errors import ConfigError, DataError, MissingDataError
 from pipeline.model_dir import CONFIG, read_config
 from pipeline.models.classifier import (
     ClassifierAssets,
@@ -114,6 +116,21 @@ def build_model(cfg: SentimentConfig, vocab: Vocab, kv: KeyedVectors | None) -> 
     return RNNClassifier(cfg.model, len(vocab), matrix, vocab.trained)
 
 
+def with_classes(cfg: SentimentConfig, labels: list[str], source: Path) -> SentimentConfig:
+    """``cfg`` with ``model.num_classes`` set to the training split's class count, which the saved config records.
+
+    A configured count that differs is a :class:`ConfigError`; fewer than two
+    classes in ``source`` is a :class:`DataError` (nothing to tell apart).
+    """
+    if len(labels) < 2:
+        raise DataError(source, None, f"{cfg.target!r} has {len(labels)} class {labels}: a classifier needs two or more")
+    if cfg.model.num_classes not in (None, len(labels)):
+        raise ConfigError(
+            "params.yaml", "sentiment.model.num_classes", f"is {cfg.model.num_classes}, but {cfg.target!r} has {len(labels)} classes: {labels}"
+        )
+    return cfg.model_copy(update={"model": cfg.model.model_copy(update={"num_classes": len(labels)})})
+
+
 def train_sentiment(
     cfg: SentimentConfig,
     data_dir: Path,
@@ -126,10 +143,7 @@ def train_sentiment(
     train = load_examples(data_dir / "train.jsonl", cfg.target)
     dev = load_examples(data_dir / "dev.jsonl", cfg.target)
     labels = class_labels(train.targets)
-    if len(labels) != cfg.model.num_classes:
-        raise ConfigError(
-            "params.yaml", "sentiment.model.num_classes", f"is {cfg.model.num_classes}, but {cfg.target!r} has {len(labels)} classes: {labels}"
-        )
+    cfg = with_classes(cfg, labels, data_dir / "train.jsonl")
     kv = None
     if cfg.model.embeddings != "random":
         if vectors is None:
