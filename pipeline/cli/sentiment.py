@@ -146,23 +146,19 @@ def _write_predictions(out: TextIO, chunk: list, probs: np.ndarray, labels: list
 
 def _report(y_true: np.ndarray, probs: np.ndarray, labels: list[str]) -> str:
     """Accuracy, macro-F1, per-class precision/recall/F1/support (the model's label order) and the confusion matrix."""
-    from sklearn.metrics import precision_recall_fscore_support
-
     from pipeline.evaluation.sentiment import classification_metrics
 
     metrics = classification_metrics(y_true, probs, labels)
-    predicted = probs.argmax(axis=1)
-    precision, recall, f1, support = precision_recall_fscore_support(
-        y_true, predicted, labels=range(len(labels)), zero_division=0)
-    present = np.isin(range(len(labels)), np.concatenate([y_true, predicted]))  # macro-F1 over these, as sklearn's
+    scores = [metrics["per_class"][label] for label in labels]
+    present = np.isin(range(len(labels)), np.concatenate([y_true, probs.argmax(axis=1)]))  # macro-F1 over these
     width = max(len(label) for label in [*labels, "class"]) + 2
     auc = f", ROC-AUC {metrics['roc_auc']:.3f}" if "roc_auc" in metrics else ""
-    macro = 100 * f1[present].mean()
+    macro = 100 * np.array([s["f1"] for s in scores])[present].mean()
     summary = f"{metrics['n']:,} examples: accuracy {100 * metrics['accuracy']:.2f}, macro-F1 {macro:.2f}"
     lines = [summary + auc,
              f"{'class':<{width}}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}"]
-    lines += [f"{label:<{width}}{100 * p:>10.2f}{100 * r:>10.2f}{100 * f:>10.2f}{int(n):>10,}"
-              for label, p, r, f, n in zip(labels, precision, recall, f1, support)]
+    lines += [f"{label:<{width}}{100 * s['precision']:>10.2f}{100 * s['recall']:>10.2f}{100 * s['f1']:>10.2f}"
+              f"{s['support']:>10,}" for label, s in zip(labels, scores)]
     lines += ["confusion matrix (rows: gold, columns: predicted)", " " * width + "".join(f"{c:>10}" for c in labels)]
     lines += [f"{label:<{width}}" + "".join(f"{n:>10,}" for n in row)
               for label, row in zip(labels, metrics["confusion_matrix"])]
