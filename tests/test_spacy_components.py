@@ -23,8 +23,9 @@ from typer.testing import CliRunner
 from pipeline import paths
 from pipeline.predict.ner import NerPredictor
 from pipeline.spacy_components.errors import ComponentError
-from pipeline.spacy_components.ner import segments
-from pipeline.spacy_components.pipeline_builder import build_pipeline
+from pipeline.spacy_components.ner import segments, sentence_starts
+from pipeline.spacy_components.pipeline_builder import assemble, build_pipeline
+from pipeline.spacy_components.scoring import evaluate_stream
 
 BLANK = spacy.blank("en")
 
@@ -113,6 +114,23 @@ def test_segments_skip_whitespace_and_cut_at_sentence_ends():
     doc = BLANK.make_doc("One two .  Three? Four\n\nfive six seven eight")
     words = [[doc[i].text for i in seg] for seg in segments([t.text for t in doc], 3)]
     assert words == [["One", "two", "."], ["Three", "?"], ["Four", "five", "six"], ["seven", "eight"]]
+
+
+def test_segments_follow_the_docs_sentences_where_set(nlp):
+    words = ["One", "two", "three", " ", "Four", "five", ".", "six"]
+    starts = [True, False, True, True, False, False, False, False]
+    assert segments(words, 3, starts) == [[0, 1], [2], [4, 5, 6], [7]]
+    doc = Doc(nlp.vocab, words=words, sent_starts=starts)
+    assert sentence_starts(doc) == starts and sentence_starts(nlp.make_doc("No sentences set .")) is None
+
+
+def test_evaluate_stream_scores_as_nlp_evaluate(nlp):
+    keys = ("ents_p", "ents_r", "ents_f", "ents_per_type", "cats_score", "cats_macro_f", "cats_macro_auc",
+            "cats_f_per_type")
+    expected = nlp.evaluate(scoring_examples(nlp))
+    streamed = evaluate_stream(nlp, iter(scoring_examples(nlp)), batch_size=3)
+    assert {k: streamed[k] for k in keys} == {k: expected[k] for k in keys}
+    assert evaluate_stream(nlp, iter([])) == {}
 
 
 def test_entity_offsets_round_trip_with_the_project_tokenizer(nlp, ner_model):
@@ -206,13 +224,18 @@ def test_package_spacy_stage(ner_model, textcat_model, tmp_path, monkeypatch):
     (tmp_path / "outputs/prepared/ner").mkdir(parents=True)
     (tmp_path / "outputs/prepared/sentiment").mkdir(parents=True)
     gold = [gold_doc(m) for m in MARKED]
-    (tmp_path / "outputs/prepared/ner/test.jsonl").write_text(
-        "".join(json.dumps({"tokens": [t.text for t in d if not t.is_space], "tags": iob2(d)}) + "\n" for d in gold))
+    (tmp_path / "outputs/prepared/ner/test.jsonl").write_text(  # two sentences to a document
+        "".join(json.dumps({"tokens": [t.text for t in d if not t.is_space], "tags": iob2(d), "doc": n // 2}) + "\n"
+                for n, d in enumerate(gold)))
     (tmp_path / "outputs/prepared/sentiment/test.jsonl").write_text(
         "".join(json.dumps({"tokens": t.split(), "label": label}) + "\n" for label, rows in REVIEWS.items() for t in rows))
     (tmp_path / "params.yaml").write_text("tracking:\n  required: true\n")
     monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path}/mlflow.db")
     monkeypatch.chdir(tmp_path)
+    documents = list(package_spacy.ner_examples(assemble(ner_model, textcat_model),
+                                                Path("outputs/prepared/ner/test.jsonl")))
+    assert len(documents) == (len(gold) + 1) // 2
+    assert [len(list(d.predicted.sents)) for d in documents][:1] == [2]
     package_spacy.main()
     metrics = json.loads((tmp_path / "metrics/spacy.json").read_text())
     assert metrics["ents_f"] > 0.8 and metrics["cats_score"] == pytest.approx(1.0)

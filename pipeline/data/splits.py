@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,12 +85,18 @@ def load_examples(path: Path, target: str) -> Examples:
     if path.suffix == ".csv":
         return _load_csv(path, target)
     tokens, targets = [], []
+    for example_tokens, example_target in stream_examples(path, target):
+        tokens.append(example_tokens)
+        targets.append(example_target)
+    return Examples(tokens, targets)
+
+
+def stream_examples(path: Path, target: str) -> Iterator[tuple[list[str], str]]:
+    """A prepared ``.jsonl`` split's ``(tokens, target)`` pairs one at a time, so a reader can hold one batch."""
     for line, record in enumerate(read_jsonl(path), start=1):
         if not isinstance(record.get("tokens"), list) or record.get(target) is None:
             raise DataError(path, line, f"expected a 'tokens' list and a non-null {target!r} field")
-        tokens.append(record["tokens"])
-        targets.append(str(record[target]))
-    return Examples(tokens, targets)
+        yield record["tokens"], str(record[target])
 
 
 def _load_csv(path: Path, target: str) -> Examples:

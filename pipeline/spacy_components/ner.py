@@ -9,8 +9,10 @@ English tokenizer minus whitespace tokens), so whitespace tokens are
 skipped on the way in and predicted spans are mapped back to Doc token
 indices: entity character offsets are the Doc's own.
 
-The tagger was trained on sentences, so each Doc is cut into segments that
-end at sentence-final punctuation, and runs longer than ``window`` tokens
+The tagger was trained on sentences, so each Doc is cut into segments: its
+sentences where they are set (a ``sentencizer`` or parser before this
+component, or ``Doc(..., sent_starts=...)``), else runs that end at
+sentence-final punctuation; and runs longer than ``window`` tokens
 are cut into windows: a 100,000-token Doc costs time linear in its length
 and memory bounded by one batch of segments, instead of one 100,000-step
 recurrent sequence. Segments of all Docs in a ``pipe`` batch go to the
@@ -48,24 +50,37 @@ def ends_sentence(text: str) -> bool:
     return bool(text) and all(c in SENTENCE_END for c in text)
 
 
-def segments(words: list[str], window: int) -> list[list[int]]:
-    """Indices of a Doc's non-whitespace tokens, cut after sentence ends and every ``window`` tokens.
+def segments(words: list[str], window: int, sent_starts: list[bool] | None = None) -> list[list[int]]:
+    """Indices of a Doc's non-whitespace tokens, cut at sentence boundaries and every ``window`` tokens.
 
-    Whitespace tokens are skipped because the project tokenizer drops them:
-    training never saw one. ``str.isspace`` is what spaCy's ``is_space`` tests.
+    The boundaries are ``sent_starts`` where the Doc has them (a sentencizer,
+    a parser, or ``Doc(..., sent_starts=...)``), else the tokens that end a
+    sentence. Whitespace tokens are skipped because the project tokenizer
+    drops them: training never saw one. ``str.isspace`` is what spaCy's
+    ``is_space`` tests.
     """
     out: list[list[int]] = []
     current: list[int] = []
     for i, word in enumerate(words):
+        if sent_starts is not None and sent_starts[i] and current:
+            out.append(current)
+            current = []
         if word.isspace():
             continue
         current.append(i)
-        if len(current) == window or ends_sentence(word):
+        if len(current) == window or (sent_starts is None and ends_sentence(word)):
             out.append(current)
             current = []
     if current:
         out.append(current)
     return out
+
+
+def sentence_starts(doc: Doc) -> list[bool] | None:
+    """Which tokens start a sentence, where the Doc's sentences are set; None where they are not."""
+    if not doc.has_annotation("SENT_START"):
+        return None
+    return (doc.to_array("SENT_START") == 1).tolist()
 
 
 def doc_spans(segment: list[int], spans: list[TokenSpan]) -> list[TokenSpan]:
@@ -100,7 +115,7 @@ class W2VEntityRecognizer(ModelComponent):
         """Entities of each Doc as ``(start, end, label)`` token spans; the Docs are not modified."""
         predictor = self.require_predictor()
         words = [[token.text for token in doc] for doc in docs]
-        per_doc = [segments(doc_words, self.window) for doc_words in words]
+        per_doc = [segments(doc_words, self.window, sentence_starts(doc)) for doc_words, doc in zip(words, docs)]
         sentences = [[doc_words[i] for i in segment] for doc_words, doc_segments in zip(words, per_doc)
                      for segment in doc_segments]
         doc_ids = [n for n, doc_segments in enumerate(per_doc) for _ in doc_segments]  # a Doc is one document

@@ -2,9 +2,11 @@
 
 Outputs: ``spacy_pipeline/`` (tokenizer + ``w2v_ner`` + ``w2v_textcat``;
 ``spacy.load("spacy_pipeline")``, ``spacy package``) and
-``metrics/spacy.json``: ``nlp.evaluate`` on the NER test split (``ents_*``)
-and the sentiment test split (``cats_*``). Each component scores only the
-examples annotated for it, so one evaluation covers both. The pipeline and
+``metrics/spacy.json``: ``nlp.evaluate``'s scores on the NER test split
+(``ents_*``, one Doc per document) and the sentiment test split (``cats_*``),
+streamed in batches (:mod:`pipeline.spacy_components.scoring`). Each
+component scores only the examples annotated for it, so one evaluation
+covers both. The pipeline and
 its scores are logged to MLflow (experiment ``spacy-pipeline``) as an artifact.
 A task without a test split is left out of the evaluation (the stage says so).
 
@@ -13,6 +15,8 @@ A task without a test split is left out of the evaluation (the stage says so).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+from itertools import chain, groupby
 from pathlib import Path
 
 from spacy.language import Language
@@ -20,9 +24,10 @@ from spacy.tokens import Doc
 from spacy.training import Example
 
 from pipeline import paths
-from pipeline.data.splits import load_examples, read_split, test_split
+from pipeline.data.splits import read_split_documents, stream_examples, test_split
 from pipeline.runner import run
 from pipeline.spacy_components.pipeline_builder import TEXTCAT_PIPE, build_pipeline
+from pipeline.spacy_components.scoring import evaluate_stream
 from pipeline.tracking.stage import publish_results
 
 METRICS_FILE = paths.METRICS / "spacy.json"
@@ -30,32 +35,40 @@ KEPT = ("ents_p", "ents_r", "ents_f", "ents_per_type", "cats_score", "cats_macro
         "cats_macro_auc", "cats_f_per_type")
 
 
-def ner_examples(nlp: Language, path: Path) -> list[Example]:
-    """Pre-tokenized test sentences, gold entities from their IOB2 tags."""
-    return [Example(Doc(nlp.vocab, words=tokens), Doc(nlp.vocab, words=tokens, ents=tags))
-            for tokens, tags in read_split(path) if tokens]
+def ner_examples(nlp: Language, path: Path) -> Iterator[Example]:
+    """The NER test split as one pre-tokenized Doc per document, its sentences set and gold entities from IOB2.
+
+    Whole documents with their sentences are what the tagger was scored on
+    (``evaluate_ner``): its document memory reads a word's other mentions.
+    """
+    records, docs = read_split_documents(path)
+    for _, group in groupby(zip(records, docs), key=lambda pair: pair[1]):
+        sentences = [record for record, _ in group if record[0]]
+        if not sentences:
+            continue
+        words = [word for tokens, _ in sentences for word in tokens]
+        starts = [i == 0 for tokens, _ in sentences for i in range(len(tokens))]
+        tags = [tag for _, sentence_tags in sentences for tag in sentence_tags]
+        yield Example(Doc(nlp.vocab, words=words, sent_starts=starts), Doc(nlp.vocab, words=words, ents=tags))
 
 
-def cats_examples(nlp: Language, path: Path) -> list[Example]:
+def cats_examples(nlp: Language, path: Path) -> Iterator[Example]:
     """Pre-tokenized test reviews, gold ``cats`` one-hot over the classifier's classes (its own target field)."""
     textcat = nlp.get_pipe(TEXTCAT_PIPE)
-    examples = load_examples(path, textcat.predictor.target)
-    out = []
-    for tokens, target in zip(examples.tokens, examples.targets):
+    for tokens, target in stream_examples(path, textcat.predictor.target):
         reference = Doc(nlp.vocab, words=tokens)
         reference.cats = {label: float(label == target) for label in textcat.labels}
-        out.append(Example(Doc(nlp.vocab, words=tokens), reference))
-    return out
+        yield Example(Doc(nlp.vocab, words=tokens), reference)
 
 
 def main() -> None:
     nlp = build_pipeline(paths.NER_MODEL, paths.SENTIMENT_MODEL, paths.SPACY_PIPELINE)
-    examples = []
+    examples: list[Iterable[Example]] = []
     if ner_test := test_split(paths.NER_SPLITS, "ner"):
-        examples += ner_examples(nlp, ner_test)
+        examples.append(ner_examples(nlp, ner_test))
     if sentiment_test := test_split(paths.SENTIMENT_SPLITS, "sentiment"):
-        examples += cats_examples(nlp, sentiment_test)
-    scores = nlp.evaluate(examples) if examples else {}
+        examples.append(cats_examples(nlp, sentiment_test))
+    scores = evaluate_stream(nlp, chain.from_iterable(examples))
     metrics = {key: scores[key] for key in KEPT if scores.get(key) is not None}
     publish_results(paths.SPACY_EXPERIMENT, "package_spacy", METRICS_FILE, metrics, artifacts=(paths.SPACY_PIPELINE,))
 
