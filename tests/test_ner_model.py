@@ -211,3 +211,16 @@ def test_bad_input_is_a_clear_error(bad):
 def test_unknown_training_tag_is_a_clear_error():
     with pytest.raises(DataError, match="B-ORG"):
         encode_batch([["Acme"]], assets(), [["B-ORG"]])
+
+
+@pytest.mark.parametrize("overrides", [{}, {"doc_context": True}, {"encoder": "gru", "layers": 2}])
+def test_a_sentence_alone_scores_as_in_a_padded_batch(overrides):
+    """At inference one sentence skips packing (and, with all-distinct words, the memory's pooling): same scores."""
+    model = tagger(**overrides).eval()
+    sentences = [["Angela", "Merkel", "visited", "Paris", "."], ["Paris"], ["He", "went", "home"]]
+    docs = [0, 1, 2] if model.cfg.doc_context else None
+    with torch.inference_mode():
+        together = model.emissions(encode_batch(sentences, assets(), docs=docs))
+        for row, sentence in enumerate(sentences):
+            alone = model.emissions(encode_batch([sentence], assets(), docs=[0] if docs else None))
+            assert torch.allclose(alone[0], together[row, : len(sentence)], atol=1e-6)

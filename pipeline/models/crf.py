@@ -9,6 +9,7 @@ stays prohibitive during training: Viterbi never picks it.
 
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torchcrf import CRF
 
@@ -70,25 +71,31 @@ def marginals(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> torch.Te
 
 
 def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[int]]:
-    """The best tag path of each sentence; the same paths as ``crf.decode``, with a vectorised backtrace.
+    """The best tag path of each sentence; the same paths as ``crf.decode``, in numpy with a vectorised backtrace.
 
     torchcrf walks back through the history one sentence and one token at a
     time in Python, which cost more than the whole forward pass at
-    inference; here each step back is one ``gather`` over the batch.
+    inference; here each step back is one gather over the batch. The steps
+    are numpy's, not torch's: on sentence-sized arrays a torch call's
+    overhead is most of its time. Same float32 sums in the same order, and
+    ties go to the first tag in both, so the paths are torch's own.
     emissions (B,T,K), mask (B,T) bool with every row's real tokens first.
     """
-    lengths = mask.sum(dim=1)  # (B,)
-    score = crf.start_transitions + emissions[:, 0]  # (B,K): best score of a path ending in each tag
+    scores = emissions.detach().numpy()  # (B,T,K)
+    real = mask.numpy()  # (B,T)
+    transitions = crf.transitions.detach().numpy()[None]  # (1,K,K): from → to
+    lengths = real.sum(axis=1)  # (B,)
+    score = crf.start_transitions.detach().numpy() + scores[:, 0]  # (B,K): best score of a path ending in each tag
     history = []  # per step t ≥ 1: (B,K) the best previous tag for each tag at t
-    for t in range(1, emissions.shape[1]):
-        best, previous = (score[:, :, None] + crf.transitions[None] + emissions[:, t, None, :]).max(dim=1)
-        score = torch.where(mask[:, t, None], best, score)
-        history.append(previous)
-    tag = (score + crf.end_transitions).argmax(dim=1)  # (B,) last real tag of each sentence
-    path = torch.zeros(mask.shape, dtype=torch.long)  # (B,T)
-    for t in range(emissions.shape[1] - 1, 0, -1):
+    for t in range(1, scores.shape[1]):
+        candidates = score[:, :, None] + transitions + scores[:, t, None, :]  # (B,K,K)
+        score = np.where(real[:, t, None], candidates.max(axis=1), score)
+        history.append(candidates.argmax(axis=1))  # (B,K)
+    tag = (score + crf.end_transitions.detach().numpy()).argmax(axis=1)  # (B,) last real tag of each sentence
+    path = np.zeros(real.shape, dtype=np.int64)  # (B,T)
+    rows = np.arange(len(tag))
+    for t in range(scores.shape[1] - 1, 0, -1):
         path[:, t] = tag
-        before = history[t - 1].gather(1, tag[:, None]).squeeze(1)
-        tag = torch.where(t < lengths, before, tag)  # rows shorter than t+1 have not started walking back
+        tag = np.where(t < lengths, history[t - 1][rows, tag], tag)  # rows shorter than t+1 have not started walking back
     path[:, 0] = tag
     return [row[:n] for row, n in zip(path.tolist(), lengths.tolist())]

@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -161,9 +162,9 @@ class Batch:
     tags: torch.Tensor | None  # (B,T) long
     groups: torch.Tensor | None = None  # (N,) long: each real token's (document, lowercased word) group, with docs
 
-    @property
+    @cached_property
     def mask(self) -> torch.Tensor:
-        """(B,T) bool: True on real tokens."""
+        """(B,T) bool: True on real tokens (built once per batch: the model reads it several times)."""
         return torch.arange(self.words.shape[1])[None, :] < self.lengths[:, None]
 
 
@@ -303,11 +304,22 @@ class Tagger(nn.Module):
         if self.char_enc is not None:
             parts.append(self._char_features(batch, mask))  # (B,T,char_out)
         x = self.dropout(torch.cat(parts, dim=2))
-        packed = pack_padded_sequence(x, batch.lengths, batch_first=True, enforce_sorted=False)
-        h, _ = pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])  # (B,T,H)
+        h = self._encode(x, batch.lengths)  # (B,T,H)
         if self.cfg.doc_context:
             h = torch.cat([h, self._document_memory(h, batch)], dim=2)  # (B,T,2H)
         return self.out(self.dropout(h))  # (B,T,K)
+
+    def _encode(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """(B,T,in) → (B,T,H) encoder states, zero on padding.
+
+        At inference a batch without padding (one sentence) skips packing,
+        which costs more than the encoder on a short sentence; training always
+        packs, so its arithmetic is the same whatever the batch.
+        """
+        if not self.training and bool((lengths == x.shape[1]).all()):
+            return self.rnn(x)[0]
+        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+        return pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
 
     def _document_memory(self, h: torch.Tensor, batch: Batch) -> torch.Tensor:
         """(B,T,H): for each real token, the mean encoder state over its group (same word, same document)."""
@@ -316,6 +328,8 @@ class Tagger(nn.Module):
         mask = batch.mask
         states = h[mask]  # (N,H)
         count = int(batch.groups.max()) + 1
+        if count == len(states):  # every token its own group (a short sentence alone): the mean is the state itself
+            return h
         sums = states.new_zeros(count, states.shape[1]).index_add_(0, batch.groups, states)  # (G,H)
         sizes = torch.bincount(batch.groups, minlength=count).to(states.dtype)  # (G,)
         memory = h.new_zeros(h.shape)

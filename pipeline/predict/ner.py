@@ -113,7 +113,8 @@ class NerPredictor:
                                      lengths=[len(sentences[i]) for i in nonempty])
         else:
             order = bucket_batches([len(sentences[i]) for i in nonempty], self.batch_size, 0, 0, shuffle=False)
-        self.model.eval()
+        if self.model.training:  # a model handed over mid-training; a loaded one is in eval mode already
+            self.model.eval()
         with torch.inference_mode():
             for batch in order:
                 ids = [nonempty[k] for k in batch]
