@@ -47,7 +47,7 @@ def ends_sentence(text: str) -> bool:
     The tokenizer keeps abbreviation dots inside their tokens (``Mr.``,
     ``U.S.``), so a lone dot is almost always a sentence end.
     """
-    return bool(text) and all(c in SENTENCE_END for c in text)
+    return bool(text) and text[-1] in SENTENCE_END and all(c in SENTENCE_END for c in text)  # most fail the first test
 
 
 def segments(words: list[str], window: int, sent_starts: list[bool] | None = None) -> list[list[int]]:
