@@ -130,6 +130,10 @@ def test_evaluate_stream_scores_as_nlp_evaluate(nlp):
     expected = nlp.evaluate(scoring_examples(nlp))
     streamed = evaluate_stream(nlp, iter(scoring_examples(nlp)), batch_size=3)
     assert {k: streamed[k] for k in keys} == {k: expected[k] for k in keys}
+    examples = scoring_examples(nlp)
+    apart = (evaluate_stream(nlp, iter(examples[: len(MARKED)]), pipes=["w2v_ner"])
+             | evaluate_stream(nlp, iter(examples[len(MARKED) :]), pipes=["w2v_textcat"]))
+    assert {k: apart[k] for k in keys} == {k: expected[k] for k in keys} and nlp.pipe_names == ["w2v_ner", "w2v_textcat"]
     assert evaluate_stream(nlp, iter([])) == {}
 
 

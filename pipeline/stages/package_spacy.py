@@ -4,9 +4,8 @@ Outputs: ``spacy_pipeline/`` (tokenizer + ``w2v_ner`` + ``w2v_textcat``;
 ``spacy.load("spacy_pipeline")``, ``spacy package``) and
 ``metrics/spacy.json``: ``nlp.evaluate``'s scores on the NER test split
 (``ents_*``, one Doc per document) and the sentiment test split (``cats_*``),
-streamed in batches (:mod:`pipeline.spacy_components.scoring`). Each
-component scores only the examples annotated for it, so one evaluation
-covers both. The pipeline and
+streamed in batches (:mod:`pipeline.spacy_components.scoring`), each split
+through the component it scores. The pipeline and
 its scores are logged to MLflow (experiment ``spacy-pipeline``) as an artifact.
 A task without a test split is left out of the evaluation (the stage says so).
 
@@ -15,8 +14,8 @@ A task without a test split is left out of the evaluation (the stage says so).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from itertools import chain, groupby
+from collections.abc import Iterator
+from itertools import groupby
 from pathlib import Path
 
 from spacy.language import Language
@@ -26,7 +25,7 @@ from spacy.training import Example
 from pipeline import paths
 from pipeline.data.splits import read_split_documents, stream_examples, test_split
 from pipeline.runner import run
-from pipeline.spacy_components.pipeline_builder import TEXTCAT_PIPE, build_pipeline
+from pipeline.spacy_components.pipeline_builder import NER_PIPE, TEXTCAT_PIPE, build_pipeline
 from pipeline.spacy_components.scoring import evaluate_stream
 from pipeline.tracking.stage import publish_results
 
@@ -63,12 +62,11 @@ def cats_examples(nlp: Language, path: Path) -> Iterator[Example]:
 
 def main() -> None:
     nlp = build_pipeline(paths.NER_MODEL, paths.SENTIMENT_MODEL, paths.SPACY_PIPELINE)
-    examples: list[Iterable[Example]] = []
+    scores = {}
     if ner_test := test_split(paths.NER_SPLITS, "ner"):
-        examples.append(ner_examples(nlp, ner_test))
+        scores |= evaluate_stream(nlp, ner_examples(nlp, ner_test), pipes=[NER_PIPE])
     if sentiment_test := test_split(paths.SENTIMENT_SPLITS, "sentiment"):
-        examples.append(cats_examples(nlp, sentiment_test))
-    scores = evaluate_stream(nlp, chain.from_iterable(examples))
+        scores |= evaluate_stream(nlp, cats_examples(nlp, sentiment_test), pipes=[TEXTCAT_PIPE])
     metrics = {key: scores[key] for key in KEPT if scores.get(key) is not None}
     publish_results(paths.SPACY_EXPERIMENT, "package_spacy", METRICS_FILE, metrics, artifacts=(paths.SPACY_PIPELINE,))
 
