@@ -158,10 +158,13 @@ def main() -> None:
     parser.add_argument("--project", type=Path, help="a project whose params.yaml names your data (default: build one)")
     parser.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data",
                         help="CoNLL-2003 + IMDB, for the default comparison")
-    parser.add_argument("--work", type=Path, default=Path(tempfile.gettempdir()) / "own_data")
+    parser.add_argument("--work", type=Path, help="the log and spaCy's files (default: outputs/own_data_benchmark in "
+                        "--project, else $TMPDIR/own_data)")
     parser.add_argument("--spacy-cap-s", type=int, default=1800, help="wall seconds spaCy may train")
     parser.add_argument("--spacy-epochs", type=int, help="spaCy's training.max_epochs (default: its own)")
     args = parser.parse_args()
+    if args.work is None:  # a run on a project keeps its files there, apart from any other project's run
+        args.work = args.project / "outputs" / "own_data_benchmark" if args.project else Path(tempfile.gettempdir()) / "own_data"
     args.work.mkdir(parents=True, exist_ok=True)
     project = args.project.resolve() if args.project else build_project(args.data, args.work)
     wall_s = run_pipeline(project, args.work / "pipeline.log")

@@ -121,3 +121,4 @@ def test_readme_own_data_steps(tmp_path):
     assert {"bad", "good", "mixed"} <= set(used.stdout.split())
     compared = json.loads((repo / "benchmarks" / "results" / "own_data.json").read_text())
     assert {"project", "spacy"} <= set(compared["ner"]) and {"project", "tfidf"} <= set(compared["sentiment"])
+    assert (repo / "outputs" / "own_data_benchmark" / "pipeline.log").exists()  # its files stay in the project
