@@ -144,13 +144,13 @@ def collect(project: Path, spacy: dict, wall_s: float | None) -> dict:
 def print_table(result: dict) -> None:
     """Each task's headline figure, the project beside its peer."""
     ner, sentiment = result["ner"], result["sentiment"]
-    print(f"{'':28}{'project':>10}{'peer':>10}")
     split = "test" if "test_f1" in ner["project"] else "dev"
-    print(f"{'NER ' + split + ' F1 (peer: spaCy)':28}{ner['project'].get(split + '_f1', '-')!s:>10}"
-          f"{ner['spacy'].get(split + '_f1', '-')!s:>10}")
-    for key in ("test_accuracy", "test_macro_f1"):
-        print(f"{'sentiment ' + key + ' (TF-IDF)':28}{sentiment['project'].get(key, '-')!s:>10}"
-              f"{sentiment['tfidf'].get(key, '-')!s:>10}")
+    rows = [(f"NER {split} F1 (peer: spaCy)", ner["project"].get(f"{split}_f1"), ner["spacy"].get(f"{split}_f1"), 2)]
+    rows += [(f"sentiment {key} (peer: TF-IDF)", sentiment["project"].get(key), sentiment["tfidf"].get(key), 4)
+             for key in ("test_accuracy", "test_macro_f1")]
+    print(f"{'':36}{'project':>10}{'peer':>10}")
+    for name, ours, peer, digits in rows:
+        print(f"{name:36}" + "".join("         -" if v is None else f"{v:>10.{digits}f}" for v in (ours, peer)))
 
 
 def main() -> None:
