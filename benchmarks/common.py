@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+import numpy as np
+
 from pipeline.config import build_section, load_section
 from pipeline.errors import MissingDataError
 
@@ -23,6 +25,13 @@ def require(path: Path, what: str) -> Path:
     if not path.exists():
         raise MissingDataError(path, what)
     return path
+
+
+def spread(items: list, n: int) -> list:
+    """``n`` items evenly spaced over ``items`` (all of them when there are fewer)."""
+    if len(items) <= n:
+        return items
+    return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
 
 
 def load_avg() -> list[float]:

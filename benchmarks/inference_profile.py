@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from common import ROOT, load_avg, require
+from common import ROOT, load_avg, require, spread
 from spacy.language import Language
 from spacy_speed import SHARED, project_pipeline
 from threadpoolctl import threadpool_limits
@@ -106,8 +106,7 @@ def main() -> None:
     args = parse_args()
     torch.set_num_threads(1)
     sentences = [s.words for s in read_conll(require(args.conll, "CoNLL-2003 eng.testb"), "iob1", "iob2") if s.words]
-    reviews = [r.text for r in read_imdb(require(args.imdb, "IMDB test reviews"))]
-    reviews = reviews[:: max(1, len(reviews) // args.reviews)][: args.reviews]
+    reviews = spread([r.text for r in read_imdb(require(args.imdb, "IMDB test reviews"))], args.reviews)
     with threadpool_limits(limits=1):
         ner = profile_pipe(project_pipeline("w2v_ner", require(args.pipeline / paths.NER_MODEL, "the full profile")),
                            [" ".join(words) for words in sentences], NER_STEPS)

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import spacy
 import torch
-from common import ROOT, load_avg, require
+from common import ROOT, load_avg, require, spread
 from spacy_speed import SHARED, project_pipeline
 from threadpoolctl import threadpool_limits
 
@@ -49,13 +49,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--reviews", type=int, default=250)
     parser.add_argument("--out", type=Path, default=RESULTS)
     return parser.parse_args()
-
-
-def spread(items: list, n: int) -> list:
-    """``n`` items evenly spaced over ``items`` (all of them when there are fewer)."""
-    if len(items) <= n:
-        return items
-    return [items[i] for i in np.linspace(0, len(items) - 1, n).round().astype(int)]
 
 
 def call_ms(call: Callable[[str], object], text: str) -> float:
