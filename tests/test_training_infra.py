@@ -50,6 +50,13 @@ def test_unshuffled_batches_are_longest_first():
     assert batches == [[1, 3], [0, 2]]
 
 
+def test_max_tokens_caps_a_batch_at_its_padded_size():
+    lengths = [10, 100, 3, 3, 3, 40]
+    batches = bucket_batches(lengths, batch_size=4, seed=0, epoch=0, shuffle=False, max_tokens=90)
+    assert batches == [[1], [5, 0], [2, 3, 4]]  # 100 alone is over the budget, 40+10 pads to 80, 3s fill up
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+
+
 def test_atomic_write_keeps_old_file_on_error(tmp_path):
     target = tmp_path / "metrics.json"
     write_json(target, {"f1": 0.5})

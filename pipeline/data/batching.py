@@ -17,12 +17,18 @@ POOL_BATCHES = 50  # sort within pools of 50 batches: similar lengths, yet still
 MAX_DOC_SENTENCES = 256  # document_batches: longer documents are pooled in chunks of this many sentences (bounded memory)
 
 
-def bucket_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, shuffle: bool = True) -> list[list[int]]:
-    """Index lists, one per batch. Without ``shuffle``: sorted by length, longest first (for inference)."""
+def bucket_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, shuffle: bool = True,
+                   max_tokens: int | None = None) -> list[list[int]]:
+    """Index lists, one per batch. Without ``shuffle``: sorted by length, longest first (for inference).
+
+    ``max_tokens`` (inference only) also caps a batch's padded size, its
+    count times its longest length: long texts go in small batches, short
+    ones in batches of up to ``batch_size``.
+    """
     indices = list(range(len(lengths)))
     if not shuffle:
         indices.sort(key=lambda i: -lengths[i])
-        return [indices[i : i + batch_size] for i in range(0, len(indices), batch_size)]
+        return _capped(indices, lengths, batch_size, max_tokens)
     rng = random.Random(seed * 100_003 + epoch)
     rng.shuffle(indices)
     pool = batch_size * POOL_BATCHES
@@ -31,6 +37,21 @@ def bucket_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, s
         chunk = sorted(indices[start : start + pool], key=lambda i: lengths[i])
         batches += [chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size)]
     rng.shuffle(batches)
+    return batches
+
+
+def _capped(ordered: list[int], lengths: list[int], batch_size: int, max_tokens: int | None) -> list[list[int]]:
+    """Consecutive runs of ``ordered`` (longest first) of at most ``batch_size`` items and ``max_tokens`` padded tokens."""
+    batches: list[list[int]] = []
+    current: list[int] = []
+    for i in ordered:
+        if current and (len(current) == batch_size or
+                        (max_tokens is not None and (len(current) + 1) * lengths[current[0]] > max_tokens)):
+            batches.append(current)
+            current = []
+        current.append(i)
+    if current:
+        batches.append(current)
     return batches
 
 
