@@ -149,6 +149,9 @@ def test_cli_predict_tags_text_and_conll(ner_model, tmp_path):
     assert record["tokens"][:2] == ["John", "Smith"] and len(record["tags"]) == len(record["tokens"])
     for entity in record["entities"]:
         assert record["text"][entity["start_char"]:entity["end_char"]] == entity["text"]
+    int8 = CliRunner().invoke(app, ["ner", "predict", "-", "--model-dir", str(ner_model), "--quantize", "int8"],
+                              input="John Smith lives in Paris.\n")
+    assert int8.exit_code == 0 and json.loads(int8.output.splitlines()[0])["tags"] == record["tags"], int8.output
     conll = tmp_path / "in.conll"
     conll.write_text("John B-PER\nSmith I-PER\nlives O\n\nIBM B-ORG\n", encoding="utf-8")
     target = tmp_path / "out.conll"

@@ -202,6 +202,18 @@ def test_component_without_model_or_with_bad_settings_says_how_to_fix(ner_model)
         nlp("text")
     with pytest.raises(ComponentError, match="'batch_size' is 0"):
         spacy.blank("en").add_pipe("w2v_ner", config={"model": str(ner_model), "batch_size": 0})
+    with pytest.raises(ComponentError, match="'quantize' is 'int4'.*none, int8"):
+        spacy.blank("en").add_pipe("w2v_ner", config={"model": str(ner_model), "quantize": "int4"})
+
+
+def test_int8_component_saves_its_setting_and_tags_as_float(nlp, ner_model, tmp_path):
+    int8 = spacy.blank("en")
+    int8.add_pipe("w2v_ner", config={"model": str(ner_model), "quantize": "int8"})
+    int8.to_disk(tmp_path / "int8")
+    loaded = spacy.load(tmp_path / "int8")
+    assert loaded.get_pipe("w2v_ner").predictor.model.onnx.quantize == "int8"
+    expected = [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(texts())]
+    assert [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in loaded.pipe(texts())] == expected
 
 
 def test_displacy_command_writes_html(nlp, tmp_path):

@@ -53,6 +53,17 @@ class Scheme(str, Enum):
     bioes = "bioes"
 
 
+class Engine(str, Enum):
+    auto = "auto"
+    torch = "torch"
+    onnx = "onnx"
+
+
+class Quantize(str, Enum):
+    none = "none"
+    int8 = "int8"
+
+
 def _write(out: TextIO, fmt: OutputFormat, record: dict) -> None:
     """One tagged sentence as CoNLL lines plus a blank line, or as one JSON line."""
     if fmt is OutputFormat.json:
@@ -90,12 +101,14 @@ def predict(
     output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f", help="CoNLL or JSON lines.")] = OutputFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file [stdout].")] = None,
     scheme: Annotated[Scheme, typer.Option(help="Tag scheme of a CoNLL input's tag column; auto detects it.")] = Scheme.auto,
+    engine: Annotated[Engine, typer.Option(help="What runs the encoder: auto is ONNX Runtime where the model allows.")] = Engine.auto,
+    quantize: Annotated[Quantize, typer.Option(help="int8: the LSTM's weights as int8 (ONNX Runtime).")] = Quantize.none,
 ) -> None:
     """Tag texts or CoNLL sentences; predicted tags are IOB2."""
     from pipeline.predict.ner import NerPredictor
 
     def go() -> None:
-        predictor = NerPredictor.load(model_dir)
+        predictor = NerPredictor.load(model_dir, engine=engine.value, quantize=quantize.value)
         records = _tag_text(predictor, source) if input_format is InputFormat.text else _tag_conll(predictor, source, scheme)
         with atomic_open(output) if output else nullcontext(sys.stdout) as out:  # bad input leaves no partial file
             for record in records:

@@ -42,6 +42,7 @@ from pipeline.errors import DataError
 from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
 from pipeline.models.crf import constrained_crf, marginals, viterbi
 from pipeline.models.embedding import SplitEmbedding, initial_table
+from pipeline.models.onnx_encoder import Engine, OnnxEncoder, Quantize, choose_engine
 
 MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (U,C) padding
 CASINGS = ("<pad>", "numeric", "mostly_numeric", "lower", "upper", "title", "has_digit", "other")
@@ -287,6 +288,18 @@ class Tagger(nn.Module):
         states = cfg.hidden_size * (2 if cfg.bidirectional else 1)
         self.out = nn.Linear(states * (2 if cfg.doc_context else 1), len(assets.tags))
         self.crf = constrained_crf(assets.tags, assets.scheme) if cfg.decoder == "crf" else None
+        self.onnx: OnnxEncoder | None = None  # set by use_engine; dropped by train(): it holds a copy of the weights
+
+    def use_engine(self, engine: Engine = "auto", quantize: Quantize = "none", source: str = "model") -> str:
+        """Choose what runs the encoder at inference (see :func:`choose_engine`); returns ``"onnx"`` or ``"torch"``."""
+        chosen = choose_engine(self, engine, quantize, source)
+        self.onnx = OnnxEncoder(self, quantize) if chosen == "onnx" else None
+        return chosen
+
+    def train(self, mode: bool = True) -> Tagger:
+        if mode:
+            self.onnx = None  # the session's weights would go stale
+        return super().train(mode)
 
     def _char_features(self, batch: Batch, mask: torch.Tensor) -> torch.Tensor:
         # chars (U,C) of the distinct tokens → (U,char_out) → (N,char_out) → (B,T,char_out)
@@ -295,16 +308,22 @@ class Tagger(nn.Module):
         out[mask] = feats
         return out
 
-    def emissions(self, batch: Batch) -> torch.Tensor:
-        """Per-token tag scores (B,T,K)."""
+    def _features(self, batch: Batch) -> torch.Tensor:
+        """Token features (B,T,in): word vector, casing and characters, concatenated."""
         mask = batch.mask
         parts = [self.words(batch.words, mask)]  # (B,T,word_dim)
         if self.casing is not None:
             parts.append(self.casing(batch.casing))  # (B,T,casing_dim)
         if self.char_enc is not None:
             parts.append(self._char_features(batch, mask))  # (B,T,char_out)
-        x = self.dropout(torch.cat(parts, dim=2))
-        h = self._encode(x, batch.lengths)  # (B,T,H)
+        return torch.cat(parts, dim=2)
+
+    def emissions(self, batch: Batch) -> torch.Tensor:
+        """Per-token tag scores (B,T,K)."""
+        if self.onnx is not None and not self.training:
+            h = self.onnx(batch)  # (B,T,H): features and encoder in one ONNX Runtime call
+        else:
+            h = self._encode(self.dropout(self._features(batch)), batch.lengths)  # (B,T,H)
         if self.cfg.doc_context:
             h = torch.cat([h, self._document_memory(h, batch)], dim=2)  # (B,T,2H)
         return self.out(self.dropout(h))  # (B,T,K)
@@ -325,11 +344,11 @@ class Tagger(nn.Module):
         """(B,T,H): for each real token, the mean encoder state over its group (same word, same document)."""
         if batch.groups is None:
             raise ValueError("a doc_context tagger needs encode_batch(..., docs=...): one document id per sentence")
+        count = int(batch.groups.max()) + 1
+        if count == len(batch.groups):  # every token its own group (a short sentence alone): the mean is the state itself
+            return h
         mask = batch.mask
         states = h[mask]  # (N,H)
-        count = int(batch.groups.max()) + 1
-        if count == len(states):  # every token its own group (a short sentence alone): the mean is the state itself
-            return h
         sums = states.new_zeros(count, states.shape[1]).index_add_(0, batch.groups, states)  # (G,H)
         sizes = torch.bincount(batch.groups, minlength=count).to(states.dtype)  # (G,)
         memory = h.new_zeros(h.shape)
@@ -361,10 +380,12 @@ class Tagger(nn.Module):
         return [best[i, :n].tolist() for i, n in enumerate(batch.lengths.tolist())]
 
 
-def load_tagger(directory: Path) -> tuple[Tagger, TaggerAssets]:
-    """Rebuild a tagger from its model directory (``config.json`` + assets + ``model.safetensors``), in eval mode."""
+def load_tagger(directory: Path, engine: Engine = "torch", quantize: Quantize = "none") -> tuple[Tagger, TaggerAssets]:
+    """Rebuild a tagger from its model directory (``config.json`` + assets + ``model.safetensors``), in eval mode,
+    its encoder run by ``engine`` (see :meth:`Tagger.use_engine`)."""
     config = read_config(directory)
     cfg = build_section(TaggerConfig, config.get("model"), directory / CONFIG, "model")
     assets = TaggerAssets.load(directory)
-    model = load_weights(directory, Tagger(cfg, assets))
-    return model.eval(), assets
+    model = load_weights(directory, Tagger(cfg, assets)).eval()
+    model.use_engine(engine, quantize, str(directory))
+    return model, assets

@@ -1,6 +1,7 @@
 """Tag tokens or raw text with a trained NER model: ``NerPredictor.load(model_dir)``.
 
-Sentences are tagged in length-sorted batches under ``torch.inference_mode``;
+Sentences are tagged in length-sorted batches under ``torch.inference_mode``, the encoder run
+by ONNX Runtime where the model allows (float, or int8 with ``quantize="int8"``);
 predictions come back in the original order as IOB2 tags (whatever scheme the
 model was trained on) or, for raw text, as entities with character offsets.
 """
@@ -18,6 +19,7 @@ from pipeline.data.tags import Span, spans_from_tags, tags_from_spans
 from pipeline.data.tokenizer import LANGUAGE, tokenize
 from pipeline.errors import DataError
 from pipeline.model_dir import model_language
+from pipeline.models.onnx_encoder import Engine, Quantize
 from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch, load_tagger
 
 BATCH_SIZE = 256
@@ -63,8 +65,10 @@ class NerPredictor:
         self.model, self.assets, self.batch_size, self.language = model, assets, batch_size, language
 
     @classmethod
-    def load(cls, model_dir: str | Path, batch_size: int = BATCH_SIZE) -> NerPredictor:
-        model, assets = load_tagger(Path(model_dir))
+    def load(cls, model_dir: str | Path, batch_size: int = BATCH_SIZE, engine: Engine = "auto",
+             quantize: Quantize = "none") -> NerPredictor:
+        """The model in ``model_dir``; ``engine``/``quantize``: what runs its encoder (ONNX Runtime where it can)."""
+        model, assets = load_tagger(Path(model_dir), engine, quantize)
         return cls(model, assets, batch_size, model_language(Path(model_dir)))
 
     def predict_spans(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[Span]]:

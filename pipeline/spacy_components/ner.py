@@ -20,6 +20,10 @@ model together, sorted by length in batches of ``batch_size`` segments (a
 ``doc_context`` model instead takes whole Docs per batch and pools each
 word's states over its Doc).
 
+``engine`` and ``quantize`` choose what runs the encoder: ``auto`` (the
+default) is ONNX Runtime where the model allows, ``quantize = "int8"`` its
+int8 LSTM weights; ``torch`` is the training code's own forward pass.
+
 With ``overwrite_ents = false`` entities already on the Doc (from an
 ``entity_ruler``, say) win: predicted ones that overlap them are dropped,
 as spaCy's ``entity_ruler`` does with ``overwrite_ents = false``.
@@ -34,6 +38,7 @@ from spacy.tokens import Doc, Span
 
 from pipeline.data.tags import split_tag
 from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, WEIGHTS
+from pipeline.models.onnx_encoder import ENGINES, QUANTIZE
 from pipeline.predict.ner import NerPredictor
 from pipeline.spacy_components.base import ModelComponent, check_setting
 
@@ -95,14 +100,17 @@ class W2VEntityRecognizer(ModelComponent):
     files = (WEIGHTS, CONFIG, VOCAB, TAGGER_ASSETS)
 
     def __init__(self, nlp: Language, name: str, model: Optional[str], overwrite_ents: bool, batch_size: int,
-                 window: int) -> None:
+                 window: int, engine: str, quantize: str) -> None:
         check_setting(name, "window", window, window >= 1, "expected an integer >= 1 (tokens per segment)")
+        check_setting(name, "engine", engine, engine in ENGINES, f"expected one of {', '.join(ENGINES)}")
+        check_setting(name, "quantize", quantize, quantize in QUANTIZE, f"expected one of {', '.join(QUANTIZE)}")
         self.overwrite_ents = overwrite_ents
         self.window = window
+        self.engine, self.quantize = engine, quantize
         super().__init__(nlp, name, model, batch_size)
 
     def _load_predictor(self, model_dir) -> NerPredictor:
-        return NerPredictor.load(model_dir, self.batch_size)
+        return NerPredictor.load(model_dir, self.batch_size, self.engine, self.quantize)
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -135,12 +143,14 @@ class W2VEntityRecognizer(ModelComponent):
 
 @Language.factory(
     "w2v_ner",
-    default_config={"model": None, "overwrite_ents": True, "batch_size": 256, "window": 200},
+    default_config={"model": None, "overwrite_ents": True, "batch_size": 256, "window": 200, "engine": "auto",
+                    "quantize": "none"},
     assigns=["doc.ents", "token.ent_iob", "token.ent_type"],
     default_score_weights={"ents_f": 1.0, "ents_p": 0.0, "ents_r": 0.0, "ents_per_type": None},
 )
 def make_ner(nlp: Language, name: str, model: Optional[str], overwrite_ents: bool, batch_size: int,
-             window: int) -> W2VEntityRecognizer:
+             window: int, engine: str, quantize: str) -> W2VEntityRecognizer:
     """``model``: a trained NER model directory (null when loading a saved pipeline); ``batch_size``:
-    segments per forward pass; ``window``: the longest segment in tokens."""
-    return W2VEntityRecognizer(nlp, name, model, overwrite_ents, batch_size, window)
+    segments per forward pass; ``window``: the longest segment in tokens; ``engine`` (auto, torch, onnx) and
+    ``quantize`` (none, int8): what runs the encoder."""
+    return W2VEntityRecognizer(nlp, name, model, overwrite_ents, batch_size, window, engine, quantize)

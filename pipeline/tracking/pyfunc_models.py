@@ -171,7 +171,9 @@ class NerModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         from pipeline.predict.ner import NerPredictor
 
-        self.predictor = NerPredictor.load(context.artifacts[MODEL_DIR_ARTIFACT])
+        config = context.model_config or {}
+        self.predictor = NerPredictor.load(context.artifacts[MODEL_DIR_ARTIFACT], engine=config.get("engine", "auto"),
+                                           quantize=config.get("quantize", "none"))
         self.limits = Limits.from_config(context.model_config)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:

@@ -1,0 +1,204 @@
+"""The tagger's inference encoder as one ONNX Runtime graph, in float or with int8 LSTM weights.
+
+The graph computes what :meth:`Tagger.emissions` computes before the document
+memory and the output layer: word, casing and character-CNN features, then
+the recurrent layers over each sentence's own length. One ``session.run``
+replaces some thirty torch calls, whose fixed cost is most of the time on a
+single sentence; ``quantize="int8"`` stores the recurrent weights as int8
+(ONNX Runtime's ``DynamicQuantizeLSTM``), quantizing activations per call.
+
+The graph is built by hand from the trained weights (nothing is traced), at
+load time: a model directory stays weights plus config, and no ONNX file is
+ever read from disk.
+
+    inputs   words (B,T) int64, casing (B,T) int64, chars (U,C) int64,
+             rows (B,T) int64: each position's row of chars (0 on padding), lengths (B,) int32
+    output   states (B,T,H·dirs), zero past each sentence's length
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal, get_args
+
+import numpy as np
+import torch
+from torch import nn
+
+from pipeline.errors import ConfigError
+
+if TYPE_CHECKING:
+    from pipeline.models.tagger import Batch, Tagger
+
+Engine = Literal["auto", "torch", "onnx"]
+Quantize = Literal["none", "int8"]
+ENGINES: tuple[str, ...] = get_args(Engine)
+QUANTIZE: tuple[str, ...] = get_args(Quantize)
+OPSET = 18  # ReduceMax takes its axes as an input from opset 18
+# torch stacks gate weights as LSTM (i, f, g, o) and GRU (r, z, n); ONNX wants LSTM (i, o, f, c) and GRU (z, r, h).
+GATE_ORDER = {nn.LSTM: [0, 3, 1, 2], nn.GRU: [1, 0, 2], nn.RNN: [0]}
+OP_TYPE = {nn.LSTM: "LSTM", nn.GRU: "GRU", nn.RNN: "RNN"}
+
+
+def supports(model: Tagger) -> bool:
+    """Whether the graph covers this tagger's inputs: a character CNN or none (a character LSTM stays torch)."""
+    return model.cfg.char_encoder in ("none", "cnn")
+
+
+def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str) -> str:
+    """``"onnx"`` or ``"torch"``: what runs ``model``'s encoder. ``auto`` takes ONNX Runtime where the graph covers
+    the model; int8 needs it. ``source`` (a model directory) is named in the error for a combination that cannot run."""
+    if engine not in ENGINES or quantize not in QUANTIZE:
+        raise ConfigError(source, "engine/quantize", f"got {engine!r}/{quantize!r}; expected engine one of {ENGINES} "
+                                                     f"and quantize one of {QUANTIZE}")
+    if engine == "torch" and quantize == "int8":
+        raise ConfigError(source, "quantize", "int8 runs on ONNX Runtime: use engine 'onnx' or 'auto'")
+    if quantize == "int8" and model.cfg.encoder != "lstm":
+        raise ConfigError(source, "quantize", f"int8 covers LSTM encoders (ONNX Runtime quantizes no {model.cfg.encoder}"
+                                              "): use quantize 'none'")
+    if not supports(model):
+        if engine == "onnx" or quantize == "int8":
+            raise ConfigError(source, "engine", f"the ONNX graph covers char_encoder cnn or none, this model has "
+                                                f"{model.cfg.char_encoder!r}: use engine 'torch' and quantize 'none'")
+        return "torch"
+    return "torch" if engine == "torch" else "onnx"
+
+
+def _array(tensor: torch.Tensor) -> np.ndarray:
+    return tensor.detach().float().numpy()
+
+
+def _gates(weight: torch.Tensor, order: list[int]) -> np.ndarray:
+    """A torch gate-stacked (G·H, ...) weight reordered into ONNX's gate order."""
+    chunks = weight.chunk(len(order))
+    return np.concatenate([_array(chunks[i]) for i in order])
+
+
+class _Graph:
+    """Nodes and initializers of the graph being built, with fresh names for intermediate values."""
+
+    def __init__(self) -> None:
+        from onnx import helper, numpy_helper
+
+        self.helper, self.numpy_helper = helper, numpy_helper
+        self.nodes: list = []
+        self.initializers: list = []
+
+    def const(self, name: str, value: np.ndarray) -> str:
+        self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
+        return name
+
+    def node(self, op: str, inputs: list[str], output: str, **attrs) -> str:
+        self.nodes.append(self.helper.make_node(op, inputs, [output], **attrs))
+        return output
+
+
+def _features(g: _Graph, model: Tagger) -> str:
+    """Word (+ casing) (+ character CNN) features (B,T,in), as ``Tagger.emissions`` concatenates them."""
+    parts = [g.node("Gather", [g.const("word_table", _array(model.words.weight)), "words"], "word_features")]
+    if model.casing is not None:
+        parts.append(g.node("Gather", [g.const("casing_table", _array(model.casing.weight)), "casing"], "casing_features"))
+    if model.char_enc is not None:
+        kernel = model.char_enc.kernel
+        left = (kernel - 1) // 2
+        window = _array(model.char_enc.window.weight)  # (char_size, kernel·char_dim), windows flattened char-major
+        conv = window.reshape(window.shape[0], -1, kernel)  # unfold(1, k).flatten(2) lays out (char_dim, kernel)
+        chars = g.node("Gather", [g.const("char_table", _array(model.char_emb.weight)), "chars"], "char_embedded")
+        by_channel = g.node("Transpose", [chars], "char_channels", perm=[0, 2, 1])  # (U,char_dim,C)
+        feats = g.node("Conv", [by_channel, g.const("char_conv_w", conv),
+                                g.const("char_conv_b", _array(model.char_enc.window.bias))], "char_conv",
+                       pads=[left, kernel - 1 - left])  # (U,char_size,C)
+        padding = g.node("Unsqueeze", [g.node("Equal", ["chars", g.const("zero", np.array(0, np.int64))], "char_pad"),
+                                       g.const("axis1", np.array([1], np.int64))], "char_pad3")  # (U,1,C)
+        masked = g.node("Where", [padding, g.const("minus_inf", np.array(-np.inf, np.float32)), feats], "char_masked")
+        pooled = g.node("ReduceMax", [masked, g.const("axis2", np.array([2], np.int64))], "char_pooled", keepdims=0)
+        parts.append(g.node("Gather", [pooled, "rows"], "char_features"))  # (U,char_size) → (B,T,char_size)
+    return g.node("Concat", parts, "features", axis=2) if len(parts) > 1 else parts[0]
+
+
+def _recurrent(g: _Graph, rnn: nn.RNNBase, x: str) -> str:
+    """The stacked (bi)directional layers of ``rnn`` over (B,T,in) → (B,T,H·dirs), each sentence over its length."""
+    kind = type(rnn)
+    order, dirs = GATE_ORDER[kind], 2 if rnn.bidirectional else 1
+    h = g.node("Transpose", [x], "time_major", perm=[1, 0, 2])  # (T,B,in)
+    for layer in range(rnn.num_layers):
+        suffixes = [f"_l{layer}"] + ([f"_l{layer}_reverse"] if dirs == 2 else [])
+        w = np.stack([_gates(getattr(rnn, f"weight_ih{s}"), order) for s in suffixes])  # (dirs,G·H,in)
+        r = np.stack([_gates(getattr(rnn, f"weight_hh{s}"), order) for s in suffixes])  # (dirs,G·H,H)
+        b = np.stack([np.concatenate([_gates(getattr(rnn, f"bias_ih{s}"), order),
+                                      _gates(getattr(rnn, f"bias_hh{s}"), order)]) for s in suffixes])  # (dirs,2·G·H)
+        attrs = {"hidden_size": rnn.hidden_size, "direction": "bidirectional" if dirs == 2 else "forward"}
+        if kind is nn.GRU:
+            attrs["linear_before_reset"] = 1  # torch applies the reset gate after the recurrent product
+        if kind is nn.RNN:
+            attrs["activations"] = ["Tanh" if rnn.nonlinearity == "tanh" else "Relu"] * dirs
+        y = g.node(OP_TYPE[kind], [h, g.const(f"W{layer}", w), g.const(f"R{layer}", r), g.const(f"B{layer}", b),
+                                   "lengths"], f"y{layer}", **attrs)  # (T,dirs,B,H)
+        y = g.node("Transpose", [y], f"y{layer}_t", perm=[0, 2, 1, 3])  # (T,B,dirs,H)
+        h = g.node("Reshape", [y, g.const(f"shape{layer}", np.array([0, 0, -1], np.int64))], f"h{layer}")  # (T,B,dirs·H)
+    return g.node("Transpose", [h], "states", perm=[1, 0, 2])  # (B,T,H·dirs)
+
+
+def build_model(model: Tagger):
+    """The float ONNX model of ``model``'s features and encoder."""
+    from onnx import TensorProto, checker, helper
+
+    g = _Graph()
+    _recurrent(g, model.rnn, _features(g, model))
+    shapes = {"words": ["B", "T"], "casing": ["B", "T"], "chars": ["U", "C"], "rows": ["B", "T"], "lengths": ["B"]}
+    inputs = [helper.make_tensor_value_info(name, TensorProto.INT32 if name == "lengths" else TensorProto.INT64, shape)
+              for name, shape in shapes.items()]
+    used = {name for node in g.nodes for name in node.input}
+    graph = helper.make_graph(g.nodes, "tagger_encoder", [i for i in inputs if i.name in used],
+                              [helper.make_tensor_value_info("states", TensorProto.FLOAT, ["B", "T", "H"])],
+                              g.initializers)
+    onnx_model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    checker.check_model(onnx_model)
+    return onnx_model
+
+
+def _quantized(onnx_model) -> bytes:
+    """``onnx_model`` with int8 LSTM weights, one scale per output channel (ONNX Runtime's dynamic quantization),
+    serialised. Per-channel scales keep small models' entities (per-tensor ones changed 3% of a tiny model's)."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    silenced = logging.root.manager.disable
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
+        onnx.save(onnx_model, source)
+        logging.disable(logging.WARNING)  # its advice to pre-process image models, on the root logger
+        try:
+            quantize_dynamic(source, target, op_types_to_quantize=["LSTM"], per_channel=True,
+                             weight_type=QuantType.QInt8)
+        finally:
+            logging.disable(silenced)
+        return target.read_bytes()
+
+
+class OnnxEncoder:
+    """An ONNX Runtime session computing a tagger's encoder states; built once, from the tagger's current weights."""
+
+    def __init__(self, model: Tagger, quantize: Quantize = "none", threads: int | None = None) -> None:
+        import onnxruntime as ort
+
+        onnx_model = build_model(model)
+        self.inputs = {i.name for i in onnx_model.graph.input}
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        options.inter_op_num_threads = 1
+        options.log_severity_level = 3  # warnings about unused initializers are not the user's business
+        serialised = _quantized(onnx_model) if quantize == "int8" else onnx_model.SerializeToString()
+        self.session = ort.InferenceSession(serialised, options, providers=["CPUExecutionProvider"])
+        self.quantize = quantize
+
+    def __call__(self, batch: Batch) -> torch.Tensor:
+        """Encoder states (B,T,H·dirs) of a batch, zero past each sentence's length."""
+        mask = batch.mask.numpy()
+        rows = np.zeros(mask.shape, dtype=np.int64)
+        rows[mask] = batch.char_rows.numpy()
+        feeds = {"words": batch.words.numpy(), "casing": batch.casing.numpy(), "chars": batch.chars.numpy(),
+                 "rows": rows, "lengths": batch.lengths.numpy().astype(np.int32)}
+        return torch.from_numpy(self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0])
