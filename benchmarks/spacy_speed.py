@@ -6,7 +6,9 @@ size, after a short warm-up, in ``--rounds`` alternating timed passes
 (words/s from each pipeline's median pass; ``ratio`` is the median over
 rounds of spaCy's seconds over ours in the same round):
 
-* ``project``: ``spacy.blank("en")`` + ``w2v_ner`` on the full NER model,
+* ``project``: ``spacy.blank("en")`` + ``w2v_ner`` on the full NER model, with
+  its default encoder (ONNX Runtime, float), beside the same component with
+  ``quantize: int8`` and with ``engine: torch`` (the training code's forward pass),
 * ``spacy``: the ``ner`` pipeline spaCy trained on the same data
   (``tok2vec`` + ``ner``, efficiency preset).
 
@@ -17,7 +19,9 @@ test sentences (spaCy's exact-span micro F1, as a percentage).
 
 Sentiment: the IMDB test reviews through ``w2v_textcat`` (the model
 ``benchmarks/sentiment_imdb.py`` trains into ``/tmp/sentiment_imdb/project``):
-documents/s, and accuracy of the most probable class as a sanity check.
+documents/s, and accuracy of the most probable class as a sanity check; the
+same component with ``max_batch_tokens: null`` (plain batches of
+``batch_size`` reviews, as before the cap) runs on the same reviews beside it.
 
 Everything runs on one thread (torch and BLAS). Writes
 ``benchmarks/results/spacy_speed.json`` and prints a table.
@@ -68,10 +72,10 @@ def parse_args() -> argparse.Namespace:
     return parser.parse_args()
 
 
-def project_pipeline(component: str, model_dir: Path) -> Language:
-    """A blank English pipeline with one project component on ``model_dir``."""
+def project_pipeline(component: str, model_dir: Path, **config) -> Language:
+    """A blank English pipeline with one project component on ``model_dir`` (plus any other ``config`` keys)."""
     nlp = spacy.blank("en")
-    nlp.add_pipe(component, config={"model": str(model_dir)})
+    nlp.add_pipe(component, config={"model": str(model_dir), **config})
     return nlp
 
 
@@ -135,14 +139,20 @@ def textcat_run(nlp: Language, reviews: Iterable, batch_size: int) -> dict:
             "accuracy": round(correct / len(docs), 4), "docs": len(docs)}
 
 
-def print_table(results: dict) -> None:
-    print(f"{'':22}{'project':>12}{'spaCy ner':>12}")
-    print(f"{'NER words/s':22}{results['project_ner_words_per_s']:>12}{results['spacy_ner_words_per_s']:>12}")
-    print(f"{'NER ents_f (%)':22}{results['project_ents_f']:>12}{results['spacy_ents_f']:>12}")
-    print(f"{'speed ratio':22}{results['ratio']:>12}")
-    print(f"{'CPU-time ratio':22}{results['cpu_ratio']:>12}")
-    print(f"{'textcat docs/s':22}{results['project_textcat_docs_per_s']:>12}")
-    print(f"{'textcat accuracy':22}{results['project_textcat_accuracy']:>12}")
+def paired_ratio(runs: dict, name: str) -> tuple[float, list[float]]:
+    """Median over rounds of spaCy's seconds over ``name``'s in the same round, and each round's ratio."""
+    paired = [b / p for p, b in zip(runs[name]["seconds"], runs["spacy_ner"]["seconds"])]
+    return round(statistics.median(paired), 2), [round(r, 2) for r in paired]
+
+
+def print_table(ner: dict, textcat: dict) -> None:
+    print(f"{'NER through nlp.pipe':26}{'words/s':>10}{'ents_f':>9}{'x spaCy':>9}")
+    for name, run_ in ner.items():
+        ratio = "" if name == "spacy_ner" else paired_ratio(ner, name)[0]
+        print(f"{name:26}{run_['words_per_s']:>10}{run_['ents_f']:>9}{ratio:>9}")
+    print(f"{'textcat through nlp.pipe':26}{'docs/s':>10}{'accuracy':>9}")
+    for name, run_ in textcat.items():
+        print(f"{name:26}{run_['docs_per_s']:>10}{run_['accuracy']:>9}")
 
 
 def main() -> None:
@@ -151,27 +161,37 @@ def main() -> None:
     records = [(s.words, s.tags) for s in read_conll(require(args.conll, "CoNLL-2003 eng.testb"), "iob1", "iob2")]
     records = records[: args.limit]
     reviews = list(read_imdb(require(args.imdb, "IMDB test reviews")))[: args.limit]
+    ner_model = require(args.ner_model, "run benchmarks/ner_conll2003.py")
+    textcat_model = require(args.textcat_model, "run benchmarks/sentiment_imdb.py")
     with threadpool_limits(limits=1):
         pipelines = {
-            "project_ner": project_pipeline("w2v_ner", require(args.ner_model, "run benchmarks/ner_conll2003.py")),
+            "project_ner": project_pipeline("w2v_ner", ner_model),
+            "project_ner_int8": project_pipeline("w2v_ner", ner_model, quantize="int8"),
+            "project_ner_torch": project_pipeline("w2v_ner", ner_model, engine="torch"),
             "spacy_ner": spacy.load(require(args.spacy_model, "run benchmarks/ner_conll2003.py --only spacy")),
         }
         ner = ner_runs(pipelines, records, args.batch_size, args.rounds)
-        textcat = textcat_run(project_pipeline("w2v_textcat", require(args.textcat_model, "run benchmarks/sentiment_imdb.py")),
-                              reviews, args.batch_size)
-    project, baseline = ner["project_ner"], ner["spacy_ner"]
-    paired = [b / p for p, b in zip(project["seconds"], baseline["seconds"])]  # spaCy seconds / ours, round by round
+        textcat = {"project_textcat": textcat_run(project_pipeline("w2v_textcat", textcat_model), reviews, args.batch_size),
+                   "project_textcat_uncapped": textcat_run(project_pipeline("w2v_textcat", textcat_model,
+                                                                            max_batch_tokens=None),
+                                                           reviews, args.batch_size)}
+    project, baseline, capped = ner["project_ner"], ner["spacy_ner"], textcat["project_textcat"]
+    ratio, per_round = paired_ratio(ner, "project_ner")
     results = {
         "project_ner_words_per_s": project["words_per_s"],
         "spacy_ner_words_per_s": baseline["words_per_s"],
-        "ratio": round(statistics.median(paired), 2),
-        "ratio_per_round": [round(r, 2) for r in paired],
+        "ratio": ratio,
+        "ratio_per_round": per_round,
         "cpu_ratio": round(project["cpu_words_per_s"] / baseline["cpu_words_per_s"], 2),
+        "int8_ratio": paired_ratio(ner, "project_ner_int8")[0],
+        "torch_ratio": paired_ratio(ner, "project_ner_torch")[0],
         "project_ents_f": project["ents_f"],
+        "project_int8_ents_f": ner["project_ner_int8"]["ents_f"],
         "spacy_ents_f": baseline["ents_f"],
-        "project_textcat_docs_per_s": textcat["docs_per_s"],
-        "project_textcat_accuracy": textcat["accuracy"],
-        "runs": {"project_ner": project, "spacy_ner": baseline, "project_textcat": textcat},
+        "project_textcat_docs_per_s": capped["docs_per_s"],
+        "project_textcat_accuracy": capped["accuracy"],
+        "textcat_speedup_over_uncapped": round(capped["docs_per_s"] / textcat["project_textcat_uncapped"]["docs_per_s"], 2),
+        "runs": {**ner, **textcat},
         "setup": {
             "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
             "threads": 1,
@@ -187,7 +207,7 @@ def main() -> None:
         },
     }
     write_json(args.out, results)
-    print_table(results)
+    print_table(ner, textcat)
 
 
 if __name__ == "__main__":

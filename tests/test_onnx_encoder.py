@@ -40,7 +40,7 @@ def test_float_graph_gives_torch_states_on_a_ragged_batch(overrides):
 
 def test_engines_tag_alike_and_training_drops_the_session():
     model = tagger(doc_context=True)
-    assert model.use_engine("auto") == "onnx"
+    assert model.use_engine("onnx") == "onnx"
     batch = encode_batch(SENTENCES, assets(), docs=[0, 0, 1])
     with torch.inference_mode():
         onnx_emissions = model.eval().emissions(batch)
@@ -49,6 +49,29 @@ def test_engines_tag_alike_and_training_drops_the_session():
     model.use_engine("onnx")
     model.train()
     assert model.onnx is None  # its weights would go stale as training updates them
+
+
+class CountingSession:
+    """An ONNX Runtime session that counts its runs."""
+
+    def __init__(self, session) -> None:
+        self.session, self.runs = session, 0
+
+    def run(self, *args):
+        self.runs += 1
+        return self.session.run(*args)
+
+
+def test_auto_sends_only_unpadded_batches_to_onnx():
+    model = tagger().eval()
+    assert model.use_engine("auto", "int8") == "onnx"  # int8 runs every batch on ONNX Runtime
+    assert model.use_engine("auto") == "auto"
+    model.onnx.session = spy = CountingSession(model.onnx.session)
+    with torch.inference_mode():
+        model.emissions(encode_batch(SENTENCES, assets()))  # ragged: torch's packed LSTM
+        assert spy.runs == 0
+        model.emissions(encode_batch(SENTENCES[:1], assets()))  # one sentence: ONNX Runtime
+        assert spy.runs == 1
 
 
 def test_int8_tags_the_sample_sentences_as_float(ner_model, sample_root):

@@ -232,17 +232,18 @@ def collate(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
     return ids, lengths
 
 
-def predict_proba(model: RNNClassifier, sequences: list[list[int]], batch_size: int) -> np.ndarray:
+def predict_proba(model: RNNClassifier, sequences: list[list[int]], batch_size: int,
+                  max_tokens: int | None = MAX_BATCH_TOKENS) -> np.ndarray:
     """Class probabilities (N, C) in input order, in inference mode.
 
     Batches hold texts of similar length, at most ``batch_size`` of them and
-    :data:`MAX_BATCH_TOKENS` padded tokens: a review's output does not depend on its batch.
+    ``max_tokens`` padded tokens (None: no cap): a review's output does not depend on its batch.
     """
     model.eval()
     out = np.zeros((len(sequences), model.cfg.num_classes), dtype=np.float32)
     with torch.inference_mode():
         for batch in bucket_batches([len(s) for s in sequences], batch_size, seed=0, epoch=0, shuffle=False,
-                                    max_tokens=MAX_BATCH_TOKENS):
+                                    max_tokens=max_tokens):
             out[batch] = probabilities(model(*collate([sequences[i] for i in batch]))).numpy()
     return out
 

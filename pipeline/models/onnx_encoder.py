@@ -1,8 +1,12 @@
 """The tagger's inference encoder as one ONNX Runtime graph, in float or with int8 LSTM weights.
 
+``engine="auto"`` sends only batches without padding (one sentence, say) to
+the graph: ONNX Runtime's recurrent kernels beat torch's there, while on
+ragged batches torch's packed sequences skip the padding and win.
+
 The graph computes what :meth:`Tagger.emissions` computes before the document
 memory and the output layer: word, casing and character-CNN features, then
-the recurrent layers over each sentence's own length. One ``session.run``
+the recurrent layers, the backward ones over each sentence reversed within its length. One ``session.run``
 replaces some thirty torch calls, whose fixed cost is most of the time on a
 single sentence; ``quantize="int8"`` stores the recurrent weights as int8
 (ONNX Runtime's ``DynamicQuantizeLSTM``), quantizing activations per call.
@@ -12,7 +16,9 @@ load time: a model directory stays weights plus config, and no ONNX file is
 ever read from disk.
 
     inputs   words (B,T) int64, casing (B,T) int64, chars (U,C) int64,
-             rows (B,T) int64: each position's row of chars (0 on padding), lengths (B,) int32
+             rows (B,T) int64: each position's row of chars (0 on padding),
+             reverse (B,T,1) int64: positions reversing each sentence within its length,
+             keep (B,T,1) float32: 1 on real tokens
     output   states (B,T,H·dirs), zero past each sentence's length
 """
 
@@ -28,6 +34,7 @@ import torch
 from torch import nn
 
 from pipeline.errors import ConfigError
+from pipeline.models.classifier import reversal_index
 
 if TYPE_CHECKING:
     from pipeline.models.tagger import Batch, Tagger
@@ -47,9 +54,10 @@ def supports(model: Tagger) -> bool:
     return model.cfg.char_encoder in ("none", "cnn")
 
 
-def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str) -> str:
-    """``"onnx"`` or ``"torch"``: what runs ``model``'s encoder. ``auto`` takes ONNX Runtime where the graph covers
-    the model; int8 needs it. ``source`` (a model directory) is named in the error for a combination that cannot run."""
+def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str) -> Engine:
+    """What runs ``model``'s encoder: ``"torch"``, ``"onnx"`` (every batch) or ``"auto"`` (ONNX Runtime for batches
+    without padding, torch's packed LSTM for ragged ones: each is the faster there). int8 runs every batch on ONNX
+    Runtime; ``auto`` falls back to torch for a model the graph does not cover. ``source`` is named in errors."""
     if engine not in ENGINES or quantize not in QUANTIZE:
         raise ConfigError(source, "engine/quantize", f"got {engine!r}/{quantize!r}; expected engine one of {ENGINES} "
                                                      f"and quantize one of {QUANTIZE}")
@@ -63,7 +71,7 @@ def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str
             raise ConfigError(source, "engine", f"the ONNX graph covers char_encoder cnn or none, this model has "
                                                 f"{model.cfg.char_encoder!r}: use engine 'torch' and quantize 'none'")
         return "torch"
-    return "torch" if engine == "torch" else "onnx"
+    return "onnx" if quantize == "int8" else engine
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:
@@ -85,9 +93,13 @@ class _Graph:
         self.helper, self.numpy_helper = helper, numpy_helper
         self.nodes: list = []
         self.initializers: list = []
+        self.names: set[str] = set()
 
     def const(self, name: str, value: np.ndarray) -> str:
-        self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
+        """A named constant; asking again for the same name reuses it (shared axes, shapes)."""
+        if name not in self.names:
+            self.names.add(name)
+            self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
         return name
 
     def node(self, op: str, inputs: list[str], output: str, **attrs) -> str:
@@ -118,27 +130,51 @@ def _features(g: _Graph, model: Tagger) -> str:
     return g.node("Concat", parts, "features", axis=2) if len(parts) > 1 else parts[0]
 
 
+def _direction(g: _Graph, rnn: nn.RNNBase, x: str, layer: int, suffix: str) -> str:
+    """One direction of one layer as a forward ONNX RNN over (B,T,in) → (B,T,H), no ``sequence_lens``.
+
+    Without lengths ONNX Runtime runs its batched kernel (with them it is
+    slower than torch on ragged batches); trailing padding cannot reach a
+    real token's state in a forward pass, so the states of real tokens are exact.
+    """
+    kind, name = type(rnn), f"l{layer}{suffix}"
+    order = GATE_ORDER[kind]
+    w = _gates(getattr(rnn, f"weight_ih_l{layer}{suffix}"), order)[None]  # (1,G·H,in)
+    r = _gates(getattr(rnn, f"weight_hh_l{layer}{suffix}"), order)[None]  # (1,G·H,H)
+    b = np.concatenate([_gates(getattr(rnn, f"bias_ih_l{layer}{suffix}"), order),
+                        _gates(getattr(rnn, f"bias_hh_l{layer}{suffix}"), order)])[None]  # (1,2·G·H)
+    attrs = {"hidden_size": rnn.hidden_size}
+    if kind is nn.GRU:
+        attrs["linear_before_reset"] = 1  # torch applies the reset gate after the recurrent product
+    if kind is nn.RNN:
+        attrs["activations"] = ["Tanh" if rnn.nonlinearity == "tanh" else "Relu"]
+    time_major = g.node("Transpose", [x], f"{name}_in", perm=[1, 0, 2])  # (T,B,in)
+    y = g.node(OP_TYPE[kind], [time_major, g.const(f"W_{name}", w), g.const(f"R_{name}", r), g.const(f"B_{name}", b)],
+               f"{name}_y", **attrs)  # (T,1,B,H)
+    squeezed = g.node("Squeeze", [y, g.const("axis1", np.array([1], np.int64))], f"{name}_tbh")  # (T,B,H)
+    return g.node("Transpose", [squeezed], f"{name}_out", perm=[1, 0, 2])  # (B,T,H)
+
+
+def _flip(g: _Graph, x: str, name: str) -> str:
+    """(B,T,F) reordered along time by the ``reverse`` input: each row reversed within its length, padding in place."""
+    index = g.node("Expand", ["reverse", g.node("Shape", [x], f"{name}_shape")], f"{name}_index")  # (B,T,1) → (B,T,F)
+    return g.node("GatherElements", [x, index], name, axis=1)
+
+
 def _recurrent(g: _Graph, rnn: nn.RNNBase, x: str) -> str:
-    """The stacked (bi)directional layers of ``rnn`` over (B,T,in) → (B,T,H·dirs), each sentence over its length."""
-    kind = type(rnn)
-    order, dirs = GATE_ORDER[kind], 2 if rnn.bidirectional else 1
-    h = g.node("Transpose", [x], "time_major", perm=[1, 0, 2])  # (T,B,in)
+    """The stacked (bi)directional layers of ``rnn`` over (B,T,in) → (B,T,H·dirs), zero on padding.
+
+    The backward direction reads each sentence reversed within its length
+    (the classifier's trick), so its padding also comes last.
+    """
+    h = x
     for layer in range(rnn.num_layers):
-        suffixes = [f"_l{layer}"] + ([f"_l{layer}_reverse"] if dirs == 2 else [])
-        w = np.stack([_gates(getattr(rnn, f"weight_ih{s}"), order) for s in suffixes])  # (dirs,G·H,in)
-        r = np.stack([_gates(getattr(rnn, f"weight_hh{s}"), order) for s in suffixes])  # (dirs,G·H,H)
-        b = np.stack([np.concatenate([_gates(getattr(rnn, f"bias_ih{s}"), order),
-                                      _gates(getattr(rnn, f"bias_hh{s}"), order)]) for s in suffixes])  # (dirs,2·G·H)
-        attrs = {"hidden_size": rnn.hidden_size, "direction": "bidirectional" if dirs == 2 else "forward"}
-        if kind is nn.GRU:
-            attrs["linear_before_reset"] = 1  # torch applies the reset gate after the recurrent product
-        if kind is nn.RNN:
-            attrs["activations"] = ["Tanh" if rnn.nonlinearity == "tanh" else "Relu"] * dirs
-        y = g.node(OP_TYPE[kind], [h, g.const(f"W{layer}", w), g.const(f"R{layer}", r), g.const(f"B{layer}", b),
-                                   "lengths"], f"y{layer}", **attrs)  # (T,dirs,B,H)
-        y = g.node("Transpose", [y], f"y{layer}_t", perm=[0, 2, 1, 3])  # (T,B,dirs,H)
-        h = g.node("Reshape", [y, g.const(f"shape{layer}", np.array([0, 0, -1], np.int64))], f"h{layer}")  # (T,B,dirs·H)
-    return g.node("Transpose", [h], "states", perm=[1, 0, 2])  # (B,T,H·dirs)
+        forward = _direction(g, rnn, h, layer, "")
+        if rnn.bidirectional:
+            backward = _flip(g, _direction(g, rnn, _flip(g, h, f"l{layer}_flipped"), layer, "_reverse"), f"l{layer}_back")
+            forward = g.node("Concat", [forward, backward], f"h{layer}", axis=2)  # (B,T,2H)
+        h = forward
+    return g.node("Mul", [h, "keep"], "states")  # padding states are junk: zero them
 
 
 def build_model(model: Tagger):
@@ -147,8 +183,9 @@ def build_model(model: Tagger):
 
     g = _Graph()
     _recurrent(g, model.rnn, _features(g, model))
-    shapes = {"words": ["B", "T"], "casing": ["B", "T"], "chars": ["U", "C"], "rows": ["B", "T"], "lengths": ["B"]}
-    inputs = [helper.make_tensor_value_info(name, TensorProto.INT32 if name == "lengths" else TensorProto.INT64, shape)
+    shapes = {"words": ["B", "T"], "casing": ["B", "T"], "chars": ["U", "C"], "rows": ["B", "T"],
+              "reverse": ["B", "T", 1], "keep": ["B", "T", 1]}
+    inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT if name == "keep" else TensorProto.INT64, shape)
               for name, shape in shapes.items()]
     used = {name for node in g.nodes for name in node.input}
     graph = helper.make_graph(g.nodes, "tagger_encoder", [i for i in inputs if i.name in used],
@@ -200,5 +237,6 @@ class OnnxEncoder:
         rows = np.zeros(mask.shape, dtype=np.int64)
         rows[mask] = batch.char_rows.numpy()
         feeds = {"words": batch.words.numpy(), "casing": batch.casing.numpy(), "chars": batch.chars.numpy(),
-                 "rows": rows, "lengths": batch.lengths.numpy().astype(np.int32)}
+                 "rows": rows, "reverse": reversal_index(batch.lengths, mask.shape[1]).numpy()[:, :, None],
+                 "keep": mask[:, :, None].astype(np.float32)}
         return torch.from_numpy(self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0])

@@ -164,6 +164,11 @@ class Batch:
     groups: torch.Tensor | None = None  # (N,) long: each real token's (document, lowercased word) group, with docs
 
     @cached_property
+    def unpadded(self) -> bool:
+        """Every sentence as long as the longest (one sentence alone, say)."""
+        return bool((self.lengths == self.words.shape[1]).all())
+
+    @cached_property
     def mask(self) -> torch.Tensor:
         """(B,T) bool: True on real tokens (built once per batch: the model reads it several times)."""
         return torch.arange(self.words.shape[1])[None, :] < self.lengths[:, None]
@@ -289,11 +294,13 @@ class Tagger(nn.Module):
         self.out = nn.Linear(states * (2 if cfg.doc_context else 1), len(assets.tags))
         self.crf = constrained_crf(assets.tags, assets.scheme) if cfg.decoder == "crf" else None
         self.onnx: OnnxEncoder | None = None  # set by use_engine; dropped by train(): it holds a copy of the weights
+        self.onnx_ragged = False  # whether batches with padding go to the ONNX session too
 
-    def use_engine(self, engine: Engine = "auto", quantize: Quantize = "none", source: str = "model") -> str:
-        """Choose what runs the encoder at inference (see :func:`choose_engine`); returns ``"onnx"`` or ``"torch"``."""
+    def use_engine(self, engine: Engine = "auto", quantize: Quantize = "none", source: str = "model") -> Engine:
+        """Choose what runs the encoder at inference (see :func:`choose_engine`, which returns the choice)."""
         chosen = choose_engine(self, engine, quantize, source)
-        self.onnx = OnnxEncoder(self, quantize) if chosen == "onnx" else None
+        self.onnx = None if chosen == "torch" else OnnxEncoder(self, quantize)
+        self.onnx_ragged = chosen == "onnx"
         return chosen
 
     def train(self, mode: bool = True) -> Tagger:
@@ -320,7 +327,7 @@ class Tagger(nn.Module):
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Per-token tag scores (B,T,K)."""
-        if self.onnx is not None and not self.training:
+        if self.onnx is not None and not self.training and (self.onnx_ragged or batch.unpadded):
             h = self.onnx(batch)  # (B,T,H): features and encoder in one ONNX Runtime call
         else:
             h = self._encode(self.dropout(self._features(batch)), batch.lengths)  # (B,T,H)
@@ -335,7 +342,7 @@ class Tagger(nn.Module):
         which costs more than the encoder on a short sentence; training always
         packs, so its arithmetic is the same whatever the batch.
         """
-        if not self.training and bool((lengths == x.shape[1]).all()):
+        if not self.training and bool((lengths == x.shape[1]).all()):  # Batch.unpadded
             return self.rnn(x)[0]
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         return pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]

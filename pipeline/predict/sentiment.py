@@ -16,6 +16,7 @@ import numpy as np
 from pipeline.data.tokenizer import LANGUAGE, tokenize_many
 from pipeline.model_dir import model_language, read_config
 from pipeline.models.classifier import (
+    MAX_BATCH_TOKENS,
     ClassifierAssets,
     RNNClassifier,
     load_classifier,
@@ -55,10 +56,12 @@ class SentimentPredictor:
     def labels(self) -> list[str]:
         return self.assets.labels
 
-    def predict_proba(self, tokens: list[list[str]], batch_size: int | None = None) -> np.ndarray:
-        """Class probabilities (N, C) for tokenized texts, columns in ``labels`` order."""
+    def predict_proba(self, tokens: list[list[str]], batch_size: int | None = None,
+                      max_tokens: int | None = MAX_BATCH_TOKENS) -> np.ndarray:
+        """Class probabilities (N, C) for tokenized texts, columns in ``labels`` order; batches of at most
+        ``batch_size`` texts and ``max_tokens`` padded tokens."""
         sequences = [self.assets.encode(t) for t in tokens]
-        return predict_proba(self.model, sequences, batch_size or self.batch_size)
+        return predict_proba(self.model, sequences, batch_size or self.batch_size, max_tokens)
 
     def predict_tokens(self, tokens: list[list[str]]) -> list[Prediction]:
         """The predicted class and its probability for each tokenized text."""
