@@ -200,3 +200,16 @@ def test_wordsim_without_a_covered_pair_has_no_value():
 
     assert evaluate.wordsim_spearman(keyed_vectors(["Katze", "Hund"], dim=3)) is None
     assert math.isfinite(evaluate.wordsim_spearman(keyed_vectors(["Tiger", "cat", "tiger"], dim=3)))
+
+
+def test_vocab_encode_memo_gives_the_same_ids_and_stays_bounded(tmp_path, monkeypatch):
+    from pipeline.embeddings import vocab as vocab_module
+
+    v = vocab_module.Vocab(["<pad>", "<unk>", "paris", "0000"])
+    tokens = ["Paris", "PARIS", "1996", "Rome", "Paris"]
+    assert v.encode(tokens) == v.encode(tokens) == [2, 2, 3, 1, 2]
+    monkeypatch.setattr(vocab_module, "CACHE_SIZE", 2)
+    v.encode(["a", "b", "c"])
+    assert len(v.ids) == 3  # emptied when full (4 entries), then the 3 new tokens
+    v.save(tmp_path / "vocab.json")
+    assert vocab_module.Vocab.load(tmp_path / "vocab.json") == v  # the memo is not saved

@@ -23,6 +23,7 @@ from pipeline.embeddings.normalize import normalize_token
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
 INIT_SCALE = 0.1  # std of random rows: the order of magnitude of trained word2vec components
+CACHE_SIZE = 200_000  # raw tokens memoised by an encoder before its cache is emptied: bounded in a long-running service
 
 
 @dataclass
@@ -34,9 +35,11 @@ class Vocab:
     digits_to_zero: bool = True
     trained: int | None = None  # rows [0, trained) are pad, unknown and the training words; the rest only have vectors
     index: dict[str, int] = field(init=False, repr=False, compare=False)
+    ids: dict[str, int] = field(init=False, repr=False, compare=False)  # raw token → id, filled by encode
 
     def __post_init__(self) -> None:
         self.index = {w: i for i, w in enumerate(self.words)}
+        self.ids = {}
 
     def __len__(self) -> int:
         return len(self.words)
@@ -45,11 +48,24 @@ class Vocab:
         return normalize_token(token, self.lowercase, self.digits_to_zero)
 
     def encode(self, tokens: Iterable[str]) -> list[int]:
-        """Ids of ``tokens`` after normalisation; unknown words map to ``UNK_ID``."""
-        return [self.index.get(self.normalize(t), UNK_ID) for t in tokens]
+        """Ids of ``tokens`` after normalisation; unknown words map to ``UNK_ID``.
+
+        Memoised per raw token (text is Zipfian: a dict lookup replaces most
+        normalisations); the memo is emptied at :data:`CACHE_SIZE` entries.
+        """
+        ids = self.ids
+        if len(ids) >= CACHE_SIZE:
+            ids.clear()
+        out = []
+        for token in tokens:
+            i = ids.get(token)
+            if i is None:
+                i = ids[token] = self.index.get(self.normalize(token), UNK_ID)
+            out.append(i)
+        return out
 
     def save(self, path: Path) -> None:
-        write_json(path, {k: v for k, v in asdict(self).items() if k != "index"})
+        write_json(path, {k: v for k, v in asdict(self).items() if k not in ("index", "ids")})
 
     @classmethod
     def load(cls, path: Path) -> Vocab:

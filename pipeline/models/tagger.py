@@ -37,7 +37,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from pipeline.atomic import write_json
 from pipeline.config import Section, build_section
 from pipeline.data.tags import Scheme
-from pipeline.embeddings.vocab import UNK_ID, Vocab
+from pipeline.embeddings.vocab import CACHE_SIZE, UNK_ID, Vocab
 from pipeline.errors import DataError
 from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
 from pipeline.models.crf import constrained_crf, marginals, viterbi
@@ -46,7 +46,6 @@ from pipeline.models.onnx_encoder import Engine, OnnxEncoder, Quantize, choose_e
 
 MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (U,C) padding
 CASINGS = ("<pad>", "numeric", "mostly_numeric", "lower", "upper", "title", "has_digit", "other")
-TOKEN_CACHE_SIZE = 200_000  # distinct tokens memoised by TaggerAssets.token_ids before the cache is emptied
 _RNNS = {"lstm": nn.LSTM, "gru": nn.GRU, "rnn": nn.RNN}
 
 
@@ -102,12 +101,12 @@ class TaggerAssets:
         Text is Zipfian: most tokens of a batch were seen before, so a dict
         lookup replaces normalising, classifying and spelling each one out.
         The cache is emptied when it
-        reaches :data:`TOKEN_CACHE_SIZE` entries, so a long-running service
+        reaches :data:`~pipeline.embeddings.vocab.CACHE_SIZE` entries, so a long-running service
         stays bounded in memory.
         """
         ids = self._token_cache.get(token)
         if ids is None:
-            if len(self._token_cache) >= TOKEN_CACHE_SIZE:
+            if len(self._token_cache) >= CACHE_SIZE:
                 self._token_cache.clear()
             chars = [self.char_index.get(c, UNK_ID) for c in token[:MAX_WORD_CHARS]] or [UNK_ID]
             ids = self._token_cache[token] = TokenIds(self.vocab.encode([token])[0], casing(token), chars)
