@@ -85,6 +85,7 @@ def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[
     real = mask.numpy()  # (B,T)
     transitions = crf.transitions.detach().numpy()[None]  # (1,K,K): from → to
     lengths = real.sum(axis=1)  # (B,)
+    unpadded = bool(real.all())  # one sentence, say: no row has stopped
     score = crf.start_transitions.detach().numpy() + scores[:, 0]  # (B,K): best score of a path ending in each tag
     batch, k = score.shape
     flat = np.arange(batch)[:, None] * k * k + np.arange(k)[None, :]  # (B,K): index of [b, 0, j] in a flat (B,K,K)
@@ -92,7 +93,8 @@ def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[
     for t in range(1, scores.shape[1]):
         candidates = score[:, :, None] + transitions + scores[:, t, None, :]  # (B,K,K)
         previous = candidates.argmax(axis=1)  # (B,K)
-        score = np.where(real[:, t, None], candidates.ravel()[flat + previous * k], score)  # the max, read not recomputed
+        best = candidates.ravel()[flat + previous * k]  # the max, read not recomputed
+        score = best if unpadded else np.where(real[:, t, None], best, score)
         history.append(previous)
     tag = (score + crf.end_transitions.detach().numpy()).argmax(axis=1)  # (B,) last real tag of each sentence
     path = np.zeros(real.shape, dtype=np.int64)  # (B,T)

@@ -233,10 +233,17 @@ class OnnxEncoder:
 
     def __call__(self, batch: Batch) -> torch.Tensor:
         """Encoder states (B,T,H·dirs) of a batch, zero past each sentence's length."""
-        mask = batch.mask.numpy()
-        rows = np.zeros(mask.shape, dtype=np.int64)
-        rows[mask] = batch.char_rows.numpy()
+        shape = tuple(batch.words.shape)
+        if batch.unpadded:  # one sentence, say: no padding to place, every row reversed whole
+            rows = batch.char_rows.numpy().reshape(shape)
+            reverse = np.broadcast_to(np.arange(shape[1] - 1, -1, -1)[None, :, None], (*shape, 1))
+            keep = np.ones((*shape, 1), dtype=np.float32)
+        else:
+            mask = batch.mask.numpy()
+            rows = np.zeros(shape, dtype=np.int64)
+            rows[mask] = batch.char_rows.numpy()
+            reverse = reversal_index(batch.lengths, shape[1]).numpy()[:, :, None]
+            keep = mask[:, :, None].astype(np.float32)
         feeds = {"words": batch.words.numpy(), "casing": batch.casing.numpy(), "chars": batch.chars.numpy(),
-                 "rows": rows, "reverse": reversal_index(batch.lengths, mask.shape[1]).numpy()[:, :, None],
-                 "keep": mask[:, :, None].astype(np.float32)}
+                 "rows": rows, "reverse": reverse, "keep": keep}
         return torch.from_numpy(self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0])
