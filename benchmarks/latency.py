@@ -2,9 +2,9 @@
 
 What a service sees per request: ``--sentences`` CoNLL-2003 ``eng.testb``
 sentences as plain text (tokens joined by spaces, spread evenly over the
-file) through ``nlp(text)``, the project's ``w2v_ner`` and spaCy's ``ner``
-timed in alternation (the order flips every text, so a load spike hits both
-alike), and ``--reviews`` IMDB test reviews through ``w2v_textcat``. One
+file) through ``nlp(text)``, the project's ``w2v_ner`` (its default engine,
+``quantize: int8`` and ``engine: torch``) and spaCy's ``ner`` timed in
+alternation (the order flips every text, so a load spike hits all alike), and ``--reviews`` IMDB test reviews through ``w2v_textcat``. One
 torch/BLAS thread, a warm-up before timing. Milliseconds per call at p50,
 p90 and p99 go to ``benchmarks/results/latency.json``.
 
@@ -94,6 +94,8 @@ def main() -> None:
     textcat_model = require(args.pipeline / paths.SENTIMENT_MODEL, "run benchmarks/full_profile.py")
     with threadpool_limits(limits=1):
         ner = alternating_ms({"project_ner": project_pipeline("w2v_ner", ner_model),
+                              "project_ner_int8": project_pipeline("w2v_ner", ner_model, quantize="int8"),
+                              "project_ner_torch": project_pipeline("w2v_ner", ner_model, engine="torch"),
                               "spacy_ner": spacy.load(require(args.spacy_model, "run benchmarks/ner_conll2003.py --only spacy"))},
                              sentences)
         textcat = alternating_ms({"project_textcat": project_pipeline("w2v_textcat", textcat_model)}, reviews)
