@@ -5,6 +5,10 @@ Instead of post-hoc repair we start the CRF with a large negative score on
 every forbidden transition (and forbidden start/end tags). A path through
 such a transition has probability ≈ 0, so its gradient is ≈ 0 and the score
 stays prohibitive during training: Viterbi never picks it.
+
+:func:`crf_nll` is the training loss, the same value as pytorch-crf's but with
+its log-partition's gradient computed in one forward-backward pass instead of
+autograd recording every step of the forward algorithm.
 """
 
 from __future__ import annotations
@@ -104,3 +108,87 @@ def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[
         tag = np.where(t < lengths, history[t - 1][rows, tag], tag)  # rows shorter than t+1 have not started walking back
     path[:, 0] = tag
     return [row[:n] for row, n in zip(path.tolist(), lengths.tolist())]
+
+
+class _LogPartition(torch.autograd.Function):
+    """log Z per sentence by the forward algorithm; its gradient is the CRF's marginals (forward-backward).
+
+    Forward records nothing for autograd (an ``autograd.Function`` runs without
+    it) and keeps the per-step alphas; backward computes the betas and turns
+    both into the gradients d log Z / d emissions = P(y_t = k), d / d transitions
+    = Σ_t P(y_{t-1} = i, y_t = j), d / d start = P(y_0 = k), d / d end =
+    P(y_last = k), on real tokens only.
+
+    Each step is a max-shifted ``exp(·) @ exp(transitions)``, the shift per
+    row (forward) or column (backward) of the transitions keeping one term of
+    every sum at exp(0) = 1: no row ever sums to 0, even with :data:`FORBIDDEN`
+    transitions. The alphas and betas are kept relative to each step's shift
+    (the shifts summed apart), so they stay the size of one step's scores
+    however long the sentence and the marginals keep float32's precision.
+    """
+
+    @staticmethod
+    def forward(ctx, emissions, mask, start, transitions, end):  # (B,T,K), (B,T) bool, (K,), (K,K) from → to, (K,)
+        out_max = transitions.amax(dim=1)  # (K,): the best transition out of each tag
+        weights = torch.exp(transitions - out_max[:, None])  # (K,K), each row's largest entry 1
+        alpha = start + emissions[:, 0]  # (B,K)
+        alphas, shifts = [alpha], []
+        for t in range(1, emissions.shape[1]):
+            shifted = alpha + out_max  # (B,K)
+            top = shifted.amax(dim=1, keepdim=True)  # (B,1)
+            step = torch.log(torch.exp(shifted - top) @ weights) + emissions[:, t]  # (B,K): the true alpha less top
+            alpha = torch.where(mask[:, t, None], step, alpha)  # a finished row keeps its last alpha
+            alphas.append(alpha)
+            shifts.append(top)
+        shifts = torch.cat(shifts, 1) if shifts else emissions.new_zeros(len(emissions), 0)  # (B,T-1)
+        log_z = torch.logsumexp(alpha + end, dim=1) + (shifts * mask[:, 1:]).sum(1)  # (B,)
+        ctx.save_for_backward(emissions, mask, transitions, end, torch.stack(alphas, 1), shifts)
+        return log_z
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx, grad):  # grad (B,)
+        emissions, mask, transitions, end, alphas, shifts = ctx.saved_tensors  # alphas (B,T,K), shifts (B,T-1)
+        steps = emissions.shape[1]
+        in_max = transitions.amax(dim=0)  # (K,): the best transition into each tag
+        weights = torch.exp(transitions - in_max[None, :]).T  # (K,K) to → from, each column's largest entry 1
+        ends = end.expand_as(alphas[:, 0])  # (B,K)
+        beta = ends
+        betas = [beta]  # beta_t (up to a shift): log-sum of the scores after position t given its tag; end beyond
+        for t in range(steps - 1, 0, -1):
+            ahead = emissions[:, t] + beta + in_max  # (B,K)
+            step = torch.log(torch.exp(ahead - ahead.amax(dim=1, keepdim=True)) @ weights)  # (B,K)
+            beta = torch.where(mask[:, t, None], step, ends)
+            betas.append(beta)
+        betas = torch.stack(betas[::-1], 1)  # (B,T,K)
+        both = alphas + betas  # (B,T,K): log Z over the paths through tag k at t, shifted
+        norms = torch.logsumexp(both, dim=2, keepdim=True)  # (B,T,1): that shift-blind log Z at each position
+        scale = grad[:, None] * mask.to(grad.dtype)  # (B,T): grad_output on real tokens, 0 on padding
+        unary = torch.exp(both - norms) * scale[:, :, None]  # (B,T,K) P(y_t = k)·grad
+        grad_transitions = None
+        if ctx.needs_input_grad[3]:
+            # P(y_{t-1} = i, y_t = j) = exp(alpha_{t-1,i} + trans_ij + e_tj + beta_tj − log Z): alpha_t's shift at t
+            # is shifts_t more than alpha_{t-1}'s, so the normaliser at t is norms_t + shifts_t
+            after = betas[:, 1:] + emissions[:, 1:] - norms[:, 1:] - shifts[:, :, None]  # (B,T-1,K)
+            after = after.masked_fill(~mask[:, 1:, None], -torch.inf)  # no pair ends on padding (whatever its scores)
+            pair = (alphas[:, :-1, :, None] + after[:, :, None, :]).add_(transitions).exp_()  # (B,T-1,K,K)
+            grad_transitions = (scale[:, 1:].reshape(1, -1) @ pair.flatten(2).flatten(0, 1)).view_as(transitions)
+        grad_end = (torch.softmax(alphas[:, -1] + end, dim=1) * grad[:, None]).sum(0)  # (K,) P(y_last = k)·grad
+        return unary, None, unary[:, 0].sum(0), grad_transitions, grad_end
+
+
+def crf_nll(crf: CRF, emissions: torch.Tensor, tags: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood per sentence: ``-crf(emissions, tags, mask=mask, reduction="mean")``, faster.
+
+    The gold path's score is a few gathers, all positions at once; log Z is
+    :class:`_LogPartition`. emissions (B,T,K), tags (B,T) long (valid ids on
+    padding too, as pytorch-crf needs), mask (B,T) bool with every row's real
+    tokens first and at least one; a batch-first CRF.
+    """
+    mask = mask.bool()
+    gold = emissions.gather(2, tags[:, :, None]).squeeze(2).where(mask, 0)  # (B,T) the gold tags' emissions
+    moves = crf.transitions[tags[:, :-1], tags[:, 1:]].where(mask[:, 1:], 0)  # (B,T-1) the gold transitions
+    last = tags.gather(1, mask.sum(1, keepdim=True) - 1).squeeze(1)  # (B,) each row's last real tag
+    score = crf.start_transitions[tags[:, 0]] + gold.sum(1) + moves.sum(1) + crf.end_transitions[last]  # (B,)
+    log_z = _LogPartition.apply(emissions, mask, crf.start_transitions, crf.transitions, crf.end_transitions)
+    return (log_z - score).mean()

@@ -40,7 +40,7 @@ from pipeline.data.tags import Scheme
 from pipeline.embeddings.vocab import CACHE_SIZE, UNK_ID, Vocab
 from pipeline.errors import DataError
 from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
-from pipeline.models.crf import constrained_crf, marginals, viterbi
+from pipeline.models.crf import constrained_crf, crf_nll, marginals, viterbi
 from pipeline.models.embedding import SplitEmbedding, initial_table
 from pipeline.models.onnx_encoder import Engine, OnnxEncoder, Quantize, choose_engine
 
@@ -365,7 +365,7 @@ class Tagger(nn.Module):
         """Mean negative log-likelihood per sentence (CRF) or per token (softmax)."""
         scores, mask = self.emissions(batch), batch.mask
         if self.crf is not None:
-            return -self.crf(scores, batch.tags, mask=mask, reduction="mean")
+            return crf_nll(self.crf, scores, batch.tags, mask)
         return nn.functional.cross_entropy(scores[mask], batch.tags[mask])
 
     def decode(self, batch: Batch) -> list[list[int]]:
