@@ -24,7 +24,7 @@ ARCHITECTURES = [
 
 
 def torch_states(model, batch) -> torch.Tensor:
-    return model._encode(model._features(batch), batch.lengths)
+    return model._encode(model._features(batch), batch.lengths, batch.unpadded)
 
 
 @pytest.mark.parametrize("overrides", ARCHITECTURES, ids=lambda o: ",".join(f"{k}={v}" for k, v in o.items()) or "default")

@@ -9,7 +9,7 @@ torchrun every rank computes the same order and takes its own share of it
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Generic, TypeVar
 
 T = TypeVar("T")
@@ -40,33 +40,29 @@ def bucket_batches(lengths: list[int], batch_size: int, seed: int, epoch: int, s
     return batches
 
 
+def _runs(items: Iterable[int], starts_new: Callable[[list[int], int], bool]) -> list[list[int]]:
+    """``items`` cut into consecutive runs, a new one starting wherever ``starts_new(current_run, item)`` holds."""
+    runs: list[list[int]] = []
+    current: list[int] = []
+    for item in items:
+        if current and starts_new(current, item):
+            runs.append(current)
+            current = []
+        current.append(item)
+    if current:
+        runs.append(current)
+    return runs
+
+
 def _capped(ordered: list[int], lengths: list[int], batch_size: int, max_tokens: int | None) -> list[list[int]]:
     """Consecutive runs of ``ordered`` (longest first) of at most ``batch_size`` items and ``max_tokens`` padded tokens."""
-    batches: list[list[int]] = []
-    current: list[int] = []
-    for i in ordered:
-        if current and (len(current) == batch_size or
-                        (max_tokens is not None and (len(current) + 1) * lengths[current[0]] > max_tokens)):
-            batches.append(current)
-            current = []
-        current.append(i)
-    if current:
-        batches.append(current)
-    return batches
+    return _runs(ordered, lambda run, _: len(run) == batch_size or
+                 (max_tokens is not None and (len(run) + 1) * lengths[run[0]] > max_tokens))
 
 
 def document_chunks(docs: list[int], max_sentences: int) -> list[list[int]]:
     """Sentence indices grouped by document (runs of equal ids), runs longer than ``max_sentences`` cut into chunks."""
-    chunks: list[list[int]] = []
-    current: list[int] = []
-    for index, doc in enumerate(docs):
-        if current and (doc != docs[current[-1]] or len(current) == max_sentences):
-            chunks.append(current)
-            current = []
-        current.append(index)
-    if current:
-        chunks.append(current)
-    return chunks
+    return _runs(range(len(docs)), lambda run, index: docs[index] != docs[run[-1]] or len(run) == max_sentences)
 
 
 def document_batches(docs: list[int], batch_size: int, seed: int, epoch: int, shuffle: bool = True,

@@ -85,7 +85,7 @@ def _gates(weight: torch.Tensor, order: list[int]) -> np.ndarray:
 
 
 class _Graph:
-    """Nodes and initializers of the graph being built, with fresh names for intermediate values."""
+    """Nodes and initializers of the graph being built; values are named by the caller."""
 
     def __init__(self) -> None:
         from onnx import helper, numpy_helper

@@ -329,19 +329,19 @@ class Tagger(nn.Module):
         if self.onnx is not None and not self.training and (self.onnx_ragged or batch.unpadded):
             h = self.onnx(batch)  # (B,T,H): features and encoder in one ONNX Runtime call
         else:
-            h = self._encode(self.dropout(self._features(batch)), batch.lengths)  # (B,T,H)
+            h = self._encode(self.dropout(self._features(batch)), batch.lengths, batch.unpadded)  # (B,T,H)
         if self.cfg.doc_context:
             h = torch.cat([h, self._document_memory(h, batch)], dim=2)  # (B,T,2H)
         return self.out(self.dropout(h))  # (B,T,K)
 
-    def _encode(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+    def _encode(self, x: torch.Tensor, lengths: torch.Tensor, unpadded: bool) -> torch.Tensor:
         """(B,T,in) → (B,T,H) encoder states, zero on padding.
 
         At inference a batch without padding (one sentence) skips packing,
         which costs more than the encoder on a short sentence; training always
         packs, so its arithmetic is the same whatever the batch.
         """
-        if not self.training and bool((lengths == x.shape[1]).all()):  # Batch.unpadded
+        if not self.training and unpadded:
             return self.rnn(x)[0]
         packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
         return pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
