@@ -111,7 +111,7 @@ class PrepareConfig(Section):
 
 
 class Word2VecConfig(Section):
-    """gensim ``Word2Vec`` parameters plus the corpus normalisation, or a vectors file to read instead of training.
+    """gensim ``Word2Vec`` (or ``FastText``) parameters plus the corpus normalisation, or a vectors file to read.
 
     With ``source: file`` the stage reads ``path`` (relative to the project root, or absolute: word2vec binary or
     text, fastText ``.vec``, GloVe; ``.gz`` too) and the training parameters are unused; ``vector_size`` must equal
@@ -119,6 +119,10 @@ class Word2VecConfig(Section):
     (``lowercase: false`` for cased vectors such as fastText's).
     """
 
+    model: Literal["word2vec", "fasttext"] = "word2vec"  # fasttext: gensim FastText, n-gram vectors for unseen words
+    min_n: int = Field(3, ge=1, le=20)  # fasttext: shortest character n-gram (of the word in < >)
+    max_n: int = Field(6, ge=1, le=20)  # fasttext: longest
+    bucket: int = Field(500_000, ge=1)  # fasttext: n-gram hash buckets, the rows of subwords.npy (× vector_size float32s)
     sg: Literal[0, 1] = 1
     vector_size: int = Field(100, ge=2, le=1000)
     window: int = Field(5, ge=1, le=50)
@@ -132,6 +136,14 @@ class Word2VecConfig(Section):
     digits_to_zero: bool = True
     source: Literal["train", "file"] = "train"
     path: Path | None = Field(None, validate_default=True)  # the vectors file; required when source is file
+
+    @field_validator("max_n")
+    @classmethod
+    def _ngram_range(cls, max_n: int, info: ValidationInfo) -> int:
+        """An empty n-gram range would give every unseen word the zero vector."""
+        if max_n < info.data.get("min_n", 1):
+            raise ValueError(f"must be at least min_n ({info.data['min_n']})")
+        return max_n
 
     @field_validator("path")
     @classmethod

@@ -15,6 +15,8 @@ from pathlib import Path
 from gensim.models import KeyedVectors
 from gensim.test.utils import datapath
 
+from pipeline.embeddings.subwords import Subwords
+
 ANALOGY_RESTRICT_VOCAB = 30000
 WORDSIM = datapath("wordsim353.tsv")
 WORDSIM_RESTRICT_VOCAB = 300000  # gensim's default: the most frequent words it compares pairs with
@@ -50,14 +52,23 @@ def wordsim_covered(kv: KeyedVectors) -> bool:
     return any(len(pair) == 2 and set(pair) <= known for pair in pairs)
 
 
-def oov_rates(kv: KeyedVectors, tokens: Iterable[str], normalize: Callable[[str], str]) -> dict[str, float]:
-    """Token- and type-level out-of-vocabulary rates of ``tokens`` after normalisation."""
+def oov_rates(kv: KeyedVectors, tokens: Iterable[str], normalize: Callable[[str], str],
+              subwords: Subwords | None = None) -> dict[str, float]:
+    """Token- and type-level out-of-vocabulary rates of ``tokens`` after normalisation.
+
+    With fastText's ``subwords``, also the rates of words that have no vector
+    and no n-gram of any vocabulary word either (``*_oov_subword``): their
+    n-gram vector is untrained noise.
+    """
     counts = Counter(normalize(t) for t in tokens)
     total = sum(counts.values())
-    if total == 0:
-        return {"token_oov": 0.0, "type_oov": 0.0}
     missing = {w: c for w, c in counts.items() if w not in kv.key_to_index}
-    return {
-        "token_oov": sum(missing.values()) / total,
-        "type_oov": len(missing) / len(counts),
-    }
+    groups = {"oov": missing}
+    if subwords is not None:
+        seen = subwords.trained_rows(kv.index_to_key)
+        groups["oov_subword"] = {w: c for w, c in missing.items() if seen.isdisjoint(subwords.ngrams(w))}
+    rates = {}
+    for name, words in groups.items():
+        rates[f"token_{name}"] = sum(words.values()) / max(total, 1)
+        rates[f"type_{name}"] = len(words) / max(len(counts), 1)
+    return rates

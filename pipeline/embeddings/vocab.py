@@ -19,6 +19,7 @@ from gensim.models import KeyedVectors
 
 from pipeline.atomic import write_json
 from pipeline.embeddings.normalize import normalize_token
+from pipeline.embeddings.subwords import Subwords
 
 PAD, UNK = "<pad>", "<unk>"
 PAD_ID, UNK_ID = 0, 1
@@ -102,10 +103,12 @@ def build_vocab(
     return Vocab([PAD, UNK, *ranked], lowercase, digits_to_zero, trained)
 
 
-def embedding_matrix(vocab: Vocab, dim: int, kv: KeyedVectors | None, seed: int) -> tuple[np.ndarray, float]:
-    """A ``(len(vocab), dim)`` float32 matrix: vector rows where word2vec has the word, small random rows elsewhere.
+def embedding_matrix(vocab: Vocab, dim: int, kv: KeyedVectors | None, seed: int,
+                     subwords: Subwords | None = None) -> tuple[np.ndarray, float]:
+    """A ``(len(vocab), dim)`` float32 matrix: vector rows where word2vec has the word, small random rows elsewhere,
+    or with fastText's ``subwords`` the word's n-gram vector there.
 
-    Returns the matrix and the share of words covered by vectors. The padding row is zero.
+    Returns the matrix and the share of words covered by word vectors. The padding row is zero.
     """
     rng = np.random.default_rng(seed)
     matrix = rng.normal(0.0, INIT_SCALE, size=(len(vocab), dim)).astype(np.float32)
@@ -116,4 +119,7 @@ def embedding_matrix(vocab: Vocab, dim: int, kv: KeyedVectors | None, seed: int)
         raise ValueError(f"vectors have dimension {kv.vector_size}, the model expects {dim}")
     hits = [i for i, w in enumerate(vocab.words) if w in kv.key_to_index]
     matrix[hits] = kv[[vocab.words[i] for i in hits]]
+    if subwords is not None:
+        misses = sorted(set(range(2, len(vocab))).difference(hits))
+        matrix[misses] = [subwords.vector(vocab.words[i]) for i in misses] or np.empty((0, dim))
     return matrix, len(hits) / max(len(vocab) - 2, 1)

@@ -5,7 +5,8 @@ the graph: ONNX Runtime's recurrent kernels beat torch's there, while on
 ragged batches torch's packed sequences skip the padding and win.
 
 The graph computes what :meth:`Tagger.emissions` computes before the document
-memory and the output layer: word, casing and character-CNN features, then
+memory and the output layer: casing and character-CNN features beside the
+word vectors (looked up outside, where fastText's n-gram vectors are placed), then
 the recurrent layers, the backward ones over each sentence reversed within its length. One ``session.run``
 replaces some thirty torch calls, whose fixed cost is most of the time on a
 single sentence; ``quantize="int8"`` stores the recurrent weights as int8
@@ -15,7 +16,8 @@ The graph is built by hand from the trained weights (nothing is traced), at
 load time: a model directory stays weights plus config, and no ONNX file is
 ever read from disk.
 
-    inputs   words (B,T) int64, casing (B,T) int64, chars (U,C) int64,
+    inputs   word_features (B,T,word_dim) float32: the word table's rows (n-gram vectors placed, see Batch),
+             casing (B,T) int64, chars (U,C) int64,
              rows (B,T) int64: each position's row of chars (0 on padding),
              reverse (B,T,1) int64: positions reversing each sentence within its length,
              keep (B,T,1) float32: 1 on real tokens
@@ -109,7 +111,7 @@ class _Graph:
 
 def _features(g: _Graph, model: Tagger) -> str:
     """Word (+ casing) (+ character CNN) features (B,T,in), as ``Tagger.emissions`` concatenates them."""
-    parts = [g.node("Gather", [g.const("word_table", _array(model.words.weight)), "words"], "word_features")]
+    parts = ["word_features"]
     if model.casing is not None:
         parts.append(g.node("Gather", [g.const("casing_table", _array(model.casing.weight)), "casing"], "casing_features"))
     if model.char_enc is not None:
@@ -183,9 +185,10 @@ def build_model(model: Tagger):
 
     g = _Graph()
     _recurrent(g, model.rnn, _features(g, model))
-    shapes = {"words": ["B", "T"], "casing": ["B", "T"], "chars": ["U", "C"], "rows": ["B", "T"],
-              "reverse": ["B", "T", 1], "keep": ["B", "T", 1]}
-    inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT if name == "keep" else TensorProto.INT64, shape)
+    shapes = {"word_features": ["B", "T", model.cfg.word_dim], "casing": ["B", "T"], "chars": ["U", "C"],
+              "rows": ["B", "T"], "reverse": ["B", "T", 1], "keep": ["B", "T", 1]}
+    floats = ("word_features", "keep")
+    inputs = [helper.make_tensor_value_info(name, TensorProto.FLOAT if name in floats else TensorProto.INT64, shape)
               for name, shape in shapes.items()]
     used = {name for node in g.nodes for name in node.input}
     graph = helper.make_graph(g.nodes, "tagger_encoder", [i for i in inputs if i.name in used],
@@ -230,6 +233,7 @@ class OnnxEncoder:
         serialised = _quantized(onnx_model) if quantize == "int8" else onnx_model.SerializeToString()
         self.session = ort.InferenceSession(serialised, options, providers=["CPUExecutionProvider"])
         self.quantize = quantize
+        self.word_table = _array(model.words.weight)  # (V,word_dim): a numpy lookup costs less than a torch call
 
     def __call__(self, batch: Batch) -> torch.Tensor:
         """Encoder states (B,T,H·dirs) of a batch, zero past each sentence's length."""
@@ -244,6 +248,7 @@ class OnnxEncoder:
             rows[mask] = batch.char_rows.numpy()
             reverse = reversal_index(batch.lengths, shape[1]).numpy()[:, :, None]
             keep = mask[:, :, None].astype(np.float32)
-        feeds = {"words": batch.words.numpy(), "casing": batch.casing.numpy(), "chars": batch.chars.numpy(),
+        words = batch.place_subwords(torch.from_numpy(self.word_table[batch.words.numpy()])).numpy()
+        feeds = {"word_features": words, "casing": batch.casing.numpy(), "chars": batch.chars.numpy(),
                  "rows": rows, "reverse": reverse, "keep": keep}
         return torch.from_numpy(self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0])

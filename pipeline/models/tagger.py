@@ -3,7 +3,7 @@
 Shapes: ``B`` sentences in a batch, ``T`` tokens in the longest one, ``C``
 characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens, ``U`` distinct ones.
 
-    words (B,T) ─ word embedding ──────────────┐ (B,T,word_dim)
+    words (B,T) ─ word embedding [+ n-grams] ──┐ (B,T,word_dim)
     casing (B,T) ─ casing embedding ───────────┤ (B,T,casing_dim)     [casing on]
     chars (U,C) ─ char CNN or BiLSTM → scatter ─┤ (B,T,char_out)       [char_encoder ≠ none]
                                                 ▼ concat, dropout
@@ -12,6 +12,8 @@ characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens, ``U`
                                                 ▼ dropout, linear
                                         emissions (B,T,K) → CRF / softmax
 
+With fastText vectors a word outside the vocabulary gets its n-gram vector
+(:mod:`pipeline.embeddings.subwords`) instead of the ``<unk>`` row.
 Vectors are lowercased (see :mod:`pipeline.embeddings.normalize`), so case
 reaches the model only through the casing category and the characters. The
 config (:class:`TaggerConfig`) plus :class:`TaggerAssets` (vocabularies and
@@ -37,6 +39,7 @@ from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from pipeline.atomic import write_json
 from pipeline.config import Section, build_section
 from pipeline.data.tags import Scheme
+from pipeline.embeddings.subwords import Subwords
 from pipeline.embeddings.vocab import CACHE_SIZE, UNK_ID, Vocab
 from pipeline.errors import DataError
 from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
@@ -78,6 +81,7 @@ class TokenIds(NamedTuple):
     word: int
     casing: int
     chars: list[int]  # at least one id: a token's character encoding is never empty
+    subword: np.ndarray | None = None  # (word_dim,) n-gram vector of a word outside the vocabulary (fastText vectors)
 
 
 @dataclass
@@ -89,6 +93,7 @@ class TaggerAssets:
     tags: list[str]
     scheme: Scheme
     trainable_words: int  # vocab rows 0..n-1 are padding, unknown and the training words; the rest only have vectors
+    subwords: Subwords | None = None  # fastText's n-gram table: vectors for words outside the vocabulary
 
     def __post_init__(self) -> None:
         self.char_index = {c: i for i, c in enumerate(self.chars)}
@@ -96,7 +101,8 @@ class TaggerAssets:
         self._token_cache: dict[str, TokenIds] = {}
 
     def token_ids(self, token: str) -> TokenIds:
-        """Word id, casing category and character ids of ``token``, memoised.
+        """Word id, casing category, character ids and (a word outside the vocabulary, with fastText vectors) the
+        n-gram vector of ``token``, memoised.
 
         Text is Zipfian: most tokens of a batch were seen before, so a dict
         lookup replaces normalising, classifying and spelling each one out.
@@ -109,19 +115,26 @@ class TaggerAssets:
             if len(self._token_cache) >= CACHE_SIZE:
                 self._token_cache.clear()
             chars = [self.char_index.get(c, UNK_ID) for c in token[:MAX_WORD_CHARS]] or [UNK_ID]
-            ids = self._token_cache[token] = TokenIds(self.vocab.encode([token])[0], casing(token), chars)
+            word = self.vocab.encode([token])[0]
+            subword = None
+            if word == UNK_ID and self.subwords is not None:
+                subword = self.subwords.vector(self.vocab.normalize(token))
+            ids = self._token_cache[token] = TokenIds(word, casing(token), chars, subword)
         return ids
 
     def save(self, directory: Path) -> None:
         self.vocab.save(directory / VOCAB)
         write_json(directory / TAGGER_ASSETS, {"chars": self.chars, "tags": self.tags, "scheme": self.scheme,
                                              "trainable_words": self.trainable_words})
+        if self.subwords is not None:
+            self.subwords.save(directory)
 
     @classmethod
     def load(cls, directory: Path) -> TaggerAssets:
         require(directory, (VOCAB, TAGGER_ASSETS), "tagger model")
         raw = read_json(directory / TAGGER_ASSETS)
-        return cls(Vocab.load(directory / VOCAB), raw["chars"], raw["tags"], raw["scheme"], raw["trainable_words"])
+        return cls(Vocab.load(directory / VOCAB), raw["chars"], raw["tags"], raw["scheme"], raw["trainable_words"],
+                   Subwords.load(directory))
 
 
 def char_alphabet(sentences: Sequence[Sequence[str]]) -> list[str]:
@@ -161,6 +174,14 @@ class Batch:
     lengths: torch.Tensor  # (B,) long, on CPU (pack_padded_sequence wants it there); every length ≥ 1
     tags: torch.Tensor | None  # (B,T) long
     groups: torch.Tensor | None = None  # (N,) long: each real token's (document, lowercased word) group, with docs
+    subword_at: torch.Tensor | None = None  # (M,) long: flat (B·T) positions of the words with an n-gram vector
+    subword_vectors: torch.Tensor | None = None  # (M,word_dim): their vectors, in place of the <unk> row
+
+    def place_subwords(self, words: torch.Tensor) -> torch.Tensor:
+        """(B,T,word_dim) word features with the n-gram vectors of words outside the vocabulary in place."""
+        if self.subword_at is None:
+            return words
+        return words.flatten(0, 1).index_copy(0, self.subword_at, self.subword_vectors).view_as(words)
 
     @cached_property
     def unpadded(self) -> bool:
@@ -221,7 +242,17 @@ def encode_batch(sentences: Sequence[Sequence[str]], assets: TaggerAssets,
         lengths=torch.tensor(lengths),
         tags=tag_ids,
         groups=None if docs is None else _word_groups(sentences, docs),
+        **_subwords(mask, ids),
     )
+
+
+def _subwords(mask: np.ndarray, ids: Sequence[TokenIds]) -> dict[str, torch.Tensor]:
+    """The :class:`Batch` fields placing n-gram vectors (none when no token of the batch has one)."""
+    at = [n for n, i in enumerate(ids) if i.subword is not None]
+    if not at:
+        return {}
+    return {"subword_at": torch.from_numpy(np.flatnonzero(mask)[at]),
+            "subword_vectors": torch.from_numpy(np.stack([ids[n].subword for n in at]))}
 
 
 def _word_groups(sentences: Sequence[Sequence[str]], docs: Sequence[int]) -> torch.Tensor:
@@ -317,7 +348,7 @@ class Tagger(nn.Module):
     def _features(self, batch: Batch) -> torch.Tensor:
         """Token features (B,T,in): word vector, casing and characters, concatenated."""
         mask = batch.mask
-        parts = [self.words(batch.words, mask)]  # (B,T,word_dim)
+        parts = [batch.place_subwords(self.words(batch.words, mask))]  # (B,T,word_dim)
         if self.casing is not None:
             parts.append(self.casing(batch.casing))  # (B,T,casing_dim)
         if self.char_enc is not None:

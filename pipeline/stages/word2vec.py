@@ -2,7 +2,8 @@
 
 Outputs: ``outputs/word2vec/{vectors.bin,vocab.tsv,config.json}`` (the
 config is stored beside the vectors so every model built on them knows the
-normalisation) and ``metrics/word2vec.json``.
+normalisation), with ``word2vec.model: fasttext`` also the n-gram table
+``subwords.{npy,json}``, and ``metrics/word2vec.json``.
 
 With ``word2vec.source: file`` the vectors come from ``word2vec.path``
 (word2vec binary or text, fastText ``.vec``, GloVe; see
@@ -22,6 +23,7 @@ import warnings
 from pathlib import Path
 
 from gensim.models import KeyedVectors
+from gensim.models.fasttext import FastTextKeyedVectors
 
 from pipeline import paths
 from pipeline.atomic import write_json
@@ -30,6 +32,7 @@ from pipeline.data.checksums import sha256
 from pipeline.data.jsonl import read_jsonl
 from pipeline.embeddings import evaluate, word2vec
 from pipeline.embeddings.normalize import normalizer
+from pipeline.embeddings.subwords import Subwords
 from pipeline.embeddings.vector_file import read_vectors
 from pipeline.errors import ConfigError, MissingDataError
 from pipeline.model_dir import CONFIG
@@ -48,6 +51,7 @@ def trained(cfg: Word2VecConfig) -> tuple[KeyedVectors, dict]:
     model, stats = word2vec.train_file(paths.CORPUS, cfg)
     return model.wv, {
         "source": "train",
+        "model": cfg.model,
         "vocab_size": len(model.wv),
         "raw_words": stats.raw_words,
         "train_seconds": round(stats.train_seconds, 3),
@@ -102,14 +106,16 @@ def oov_splits() -> list[tuple[str, Path]]:
 
 
 def evaluation(kv: KeyedVectors, cfg: Word2VecConfig) -> dict:
-    """Analogy and WordSim scores, and the OOV rates of each prepared task's split under the lookup normalisation."""
+    """Analogy and WordSim scores, and the OOV rates of each prepared task's split under the lookup normalisation
+    (for fastText also the rates of words that not even an n-gram covers)."""
     normalize = normalizer(cfg.lowercase, cfg.digits_to_zero)
+    subwords = Subwords.of(kv) if isinstance(kv, FastTextKeyedVectors) else None
     metrics = {
         "analogy_accuracy": evaluate.analogy_accuracy(kv),
         "wordsim353_spearman": evaluate.wordsim_spearman(kv),
     }
     for prefix, split in oov_splits():
-        for name, value in evaluate.oov_rates(kv, task_tokens(split), normalize).items():
+        for name, value in evaluate.oov_rates(kv, task_tokens(split), normalize, subwords).items():
             metrics[f"{prefix}_{name}"] = value
     return metrics
 

@@ -104,21 +104,23 @@ class NerTask:
 
 
 def build_model(cfg: NerConfig, train: list[Record], vectors_path: Path) -> tuple[Tagger, TaggerAssets]:
-    """Vocabularies from the training data (plus every word with a vector) and a seeded, initialised tagger.
+    """Vocabularies from the training data (plus every word with a vector) and a seeded, initialised tagger;
+    with fastText vectors, training words without a vector start at their n-gram vector.
 
     The vectors' own config (beside them) gives the normalisation; with
     ``embedding: random`` the vectors are not read, only their normalisation.
     """
     normalisation = read_config(vectors_path.parent)
     kv = None if cfg.model.embedding == "random" else word2vec.load(vectors_path)
+    subwords = None if kv is None else word2vec.load_subwords(vectors_path)
     if kv is not None and kv.vector_size != cfg.model.word_dim:
         raise ConfigError("params.yaml", "ner.model.word_dim",
                           f"is {cfg.model.word_dim} but the vectors have {kv.vector_size} dimensions")
     counts = Counter(t for tokens, _ in train for t in tokens)
     vocab = build_vocab(counts, kv, normalisation["lowercase"], normalisation["digits_to_zero"])
     assets = TaggerAssets(vocab, char_alphabet([t for t, _ in train]), tag_set(train, cfg.tag_scheme), cfg.tag_scheme,
-                          vocab.trained)
-    matrix, _ = embedding_matrix(vocab, cfg.model.word_dim, kv, cfg.train.seed)
+                          vocab.trained, subwords)
+    matrix, _ = embedding_matrix(vocab, cfg.model.word_dim, kv, cfg.train.seed, subwords)
     torch.manual_seed(cfg.train.seed)
     return Tagger(cfg.model, assets, matrix), assets
 

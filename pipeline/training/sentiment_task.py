@@ -24,6 +24,7 @@ from pipeline.config import build_section, read_yaml
 from pipeline.data.batching import Batches, bucket_batches
 from pipeline.data.splits import Examples, class_indices, class_labels, load_examples
 from pipeline.embeddings import word2vec
+from pipeline.embeddings.subwords import Subwords
 from pipeline.embeddings.vocab import Vocab, build_vocab, embedding_matrix
 from pipeline.errors import ConfigError, DataError, MissingDataError
 from pipeline.model_dir import CONFIG, read_config
@@ -106,13 +107,15 @@ def apply_threads(cfg: SentimentConfig) -> None:
         torch.set_num_threads(cfg.threads)
 
 
-def build_model(cfg: SentimentConfig, vocab: Vocab, kv: KeyedVectors | None) -> RNNClassifier:
-    """A fresh classifier; its embedding rows come from ``kv`` where it has the word, small random values elsewhere."""
+def build_model(cfg: SentimentConfig, vocab: Vocab, kv: KeyedVectors | None,
+                subwords: Subwords | None = None) -> RNNClassifier:
+    """A fresh classifier; its embedding rows come from ``kv`` where it has the word, elsewhere from fastText's
+    ``subwords`` when given, else small random values. (Words outside the vocabulary stay ``<unk>`` at inference.)"""
     if kv is not None and kv.vector_size != cfg.model.embedding_dim:
         raise ConfigError(
             "params.yaml", "sentiment.model.embedding_dim", f"is {cfg.model.embedding_dim}, the vectors have {kv.vector_size}"
         )
-    matrix, _ = embedding_matrix(vocab, cfg.model.embedding_dim, kv, cfg.train.seed)
+    matrix, _ = embedding_matrix(vocab, cfg.model.embedding_dim, kv, cfg.train.seed, subwords)
     return RNNClassifier(cfg.model, len(vocab), matrix, vocab.trained)
 
 
@@ -154,16 +157,16 @@ def build_task(cfg: SentimentConfig, data_dir: Path, vectors: Path | None) -> tu
     dev = load_examples(data_dir / "dev.jsonl", cfg.target)
     labels = class_labels(train.targets)
     cfg = with_classes(cfg, labels, data_dir / "train.jsonl")
-    kv = None
+    kv, subwords = None, None
     if cfg.model.embeddings != "random":
         if vectors is None:
             raise ConfigError("params.yaml", "sentiment.model.embeddings", f"{cfg.model.embeddings!r} needs word2vec vectors")
-        kv = load_vectors(vectors, cfg)
+        kv, subwords = load_vectors(vectors, cfg), word2vec.load_subwords(vectors)
     counts = Counter(token for tokens in train.tokens for token in tokens)
     vocab = build_vocab(counts, kv, cfg.lowercase, cfg.digits_to_zero, cfg.max_vocab, cfg.min_count)
     apply_threads(cfg)
     torch.manual_seed(cfg.train.seed)
-    model = build_model(cfg, vocab, kv)
+    model = build_model(cfg, vocab, kv, subwords)
     encoding = TextEncoding(max_len=cfg.max_len, truncation=cfg.truncation)
     return cfg, model, SentimentTask(cfg, ClassifierAssets(vocab, labels, encoding), train, dev)
 
