@@ -99,6 +99,7 @@ def test_save_load_gives_identical_probabilities(data_dir, tmp_path) -> None:
     vocab = build_vocab(Counter(t for ts in train.tokens for t in ts), None, True, True)
     assets = ClassifierAssets(vocab, class_labels(train.targets), TextEncoding(max_len=cfg.max_len))
     task = SentimentTask(cfg, assets, train, dev)
+    assert not vocab.ids  # the encode memo is emptied: it would keep every token list's memory from being freed
     model = build_model(cfg, vocab, None)
     save_weights(tmp_path, model, cfg.model_dump(mode="json"))
     task.save_assets(tmp_path)

@@ -65,6 +65,11 @@ class Vocab:
             out.append(i)
         return out
 
+    def forget(self) -> None:
+        """Empty ``encode``'s memo: its keys hold raw token strings, and a trainer's freed token lists with them
+        (scattered survivors keep Python's memory arenas from being returned: 350 MB on IMDB train)."""
+        self.ids.clear()
+
     def save(self, path: Path) -> None:
         write_json(path, {k: v for k, v in asdict(self).items() if k not in ("index", "ids")})
 

@@ -67,6 +67,7 @@ class SentimentTask:
         self.train_y = torch.from_numpy(class_indices(train, assets.labels, "train split"))
         self.dev_ids = [np.asarray(assets.encode(t), dtype=np.int32) for t in dev.tokens]
         self.dev_y = class_indices(dev, assets.labels, "dev split")
+        assets.vocab.forget()  # so the token lists, once dropped, free their memory
 
     def batches(self, epoch: int) -> Batches:
         """This rank's shuffled, length-bucketed ``(ids, lengths, targets)`` batches, fixed by ``(seed, epoch)``."""
