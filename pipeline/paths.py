@@ -20,11 +20,13 @@ VECTORS = WORD2VEC / model_dir.VECTORS
 
 NER_OUT = OUTPUTS / "ner"  # model/, checkpoints/, report.html, confusion.json
 NER_MODEL = NER_OUT / "model"
+LM_OUT = OUTPUTS / "lm"  # model/, checkpoints/: the pretrained forward and backward language model
 SENTIMENT_OUT = OUTPUTS / "sentiment"  # model/, checkpoints/
 SENTIMENT_MODEL = SENTIMENT_OUT / "model"
 BASELINE = OUTPUTS / "baseline"
 SPACY_PIPELINE = Path("spacy_pipeline")
 NER_LIVE = Path("dvclive/ner")
+LM_LIVE = Path("dvclive/lm")
 SENTIMENT_LIVE = Path("dvclive/sentiment")
 SENTIMENT_PLOTS = PLOTS / "sentiment"
 BASELINE_PLOTS = PLOTS / "baseline"
@@ -32,6 +34,7 @@ REPORT = OUTPUTS / "report.html"  # the run's one HTML report (stage report)
 
 NER_MODEL_NAME = "w2v-ner"  # registered model, and the experiment of its training and evaluation runs
 SENTIMENT_MODEL_NAME = "w2v-sentiment"
+LM_EXPERIMENT = "w2v-lm"  # the language model's pretraining runs (not registered: no task consumes it yet)
 BASELINE_EXPERIMENT = "tfidf-baseline"
 SPACY_EXPERIMENT = "spacy-pipeline"  # each assembled pipeline, as an artifact
 REPORT_EXPERIMENT = "run-report"

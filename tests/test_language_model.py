@@ -40,7 +40,8 @@ def config(model: dict | None = None, **train) -> PretrainConfig:
 def trained(files, tmp_path_factory):
     """A model fitted for a few epochs on the tiny corpus: its FitResult."""
     corpus, vectors = files
-    return train_lm(config(epochs=6, patience=6, grad_clip=5.0), corpus, vectors, tmp_path_factory.mktemp("fit"), NullLogger())
+    cfg = config(epochs=6, patience=6, grad_clip=5.0)
+    return train_lm(cfg, corpus, vectors, tmp_path_factory.mktemp("fit"), NullLogger())
 
 
 @pytest.fixture
@@ -68,7 +69,8 @@ def test_windows_predict_every_neighbouring_pair_once_and_stay_in_their_document
     windows = [task.window(task.train_ids, w) for w in task.train_windows]
     assert sum(len(w) - 1 for w in windows) == sum(len(doc) - 1 for doc in task.train_ids)
     assert max(map(len, windows)) == task.cfg.bptt + 1 and min(map(len, windows)) >= 2
-    assert len(task.dev_ids) == 3 and task.dev_ids[-1].tolist() == task.vocab.encode(CORPUS[-1].split())  # the last lines
+    assert len(task.dev_ids) == 3  # a tenth of the 26 documents, rounded up: the last ones
+    assert task.dev_ids[-1].tolist() == task.vocab.encode(CORPUS[-1].split())
 
 
 def test_padding_does_not_leak_into_real_tokens(built):
@@ -100,6 +102,8 @@ def test_eval_loss_is_the_full_softmax_and_training_loss_is_sampled(built):
     logits = torch.stack([h for h, _ in pairs]) @ model.output.weight.T + model.output_bias
     expected = torch.nn.functional.cross_entropy(logits, torch.stack([w for _, w in pairs]))
     torch.testing.assert_close(model.loss(ids, lengths), expected)
+    candidates = torch.arange(1, model.output_size)  # <unk> and the words: what negatives are drawn from
+    torch.testing.assert_close(model.sampler.log_expected_count(candidates, 1).exp().sum(), torch.tensor(1.0))
     sampled = model.train().loss(ids, lengths)
     assert torch.isfinite(sampled) and not torch.isclose(sampled, expected)
 

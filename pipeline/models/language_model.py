@@ -50,7 +50,7 @@ MIN_OUTPUT_ROWS = UNK_ID + 2  # <pad>, <unk> and at least one word to predict
 
 
 class LMConfig(Section):
-    """Architecture of :class:`BiLanguageModel` (``model`` of the ``pretrain_lm`` section, stored beside its weights)."""
+    """Architecture of :class:`BiLanguageModel` (``pretrain_lm.model``; stored beside its weights)."""
 
     embedding: Literal["frozen", "finetune"] = "finetune"
     word_dim: int = Field(100, ge=1)  # must equal the word2vec vector_size
@@ -75,19 +75,19 @@ class LogUniformSampler:
     def draw(self, count: int) -> torch.Tensor:
         """``count`` ids (with replacement) from the torch generator, so seeded epochs replay the same draws."""
         ranks = torch.exp(torch.rand(count) * self.log_range).long() - 1  # (S,)
-        return ranks.clamp(0, self.n - 1) + FIRST_SAMPLED_ID
+        return ranks.clamp(0, self.n - 1) + FIRST_SAMPLED_ID  # float rounding may reach rank n
 
-    def log_probability(self, ids: torch.Tensor) -> torch.Tensor:
-        """log Q(id) of each id (any shape); ids below FIRST_SAMPLED_ID are never drawn and get rank 0's value."""
-        ranks = (ids - FIRST_SAMPLED_ID).clamp(min=0).double()
-        return (torch.log1p(1.0 / (ranks + 1.0)) / self.log_range).log().float()
+    def log_expected_count(self, ids: torch.Tensor, draws: int) -> torch.Tensor:
+        """``log(draws · Q(id))`` of each id (any shape): how often ``draws`` draws pick it, on a log scale."""
+        ranks = (ids - FIRST_SAMPLED_ID).double()
+        return (draws * torch.log1p(1.0 / (ranks + 1.0)) / self.log_range).log().float()
 
 
 class BiLanguageModel(nn.Module):
     """Forward and backward LSTM language models over a shared word embedding and a shared output layer."""
 
     def __init__(self, cfg: LMConfig, vocab_size: int, trainable_rows: int, vectors: np.ndarray | None = None) -> None:
-        """``trainable_rows``: the training words (fine-tuned, and the output vocabulary); later rows keep their vectors."""
+        """``trainable_rows``: the training words (fine-tuned; the output vocabulary); later rows keep their vectors."""
         super().__init__()
         if trainable_rows < MIN_OUTPUT_ROWS:
             raise ValueError(f"the output vocabulary needs a word beside <pad> and <unk>; it has {trainable_rows} rows")
@@ -141,17 +141,17 @@ class BiLanguageModel(nn.Module):
         return hidden @ self.output.weight.T + self.output_bias  # (N,V)
 
     def sampled_losses(self, hidden: torch.Tensor, words: torch.Tensor) -> torch.Tensor:
-        """Per-target sampled-softmax loss (N,): the true word against ``samples`` shared negatives, never a full-vocabulary product.
+        """Per-target loss (N,) of the true word against ``samples`` shared negatives: no full-vocabulary product.
 
         Sampled softmax of Jean et al. 2015 (TensorFlow's ``sampled_softmax_loss``): every logit is corrected by
         its log expected count ``log(S·Q(w))``, and a negative equal to the target (an accidental hit) is masked out.
         """
-        negatives = self.sampler.draw(self.cfg.samples)  # (S,)
-        log_count = math.log(self.cfg.samples)
+        draws = self.cfg.samples
+        negatives = self.sampler.draw(draws)  # (S,)
         true = (hidden * self.output(words)).sum(-1) + self.output_bias[words]  # (N,)
-        true = true - self.sampler.log_probability(words) - log_count
+        true = true - self.sampler.log_expected_count(words, draws)
         sampled = hidden @ self.output(negatives).T + self.output_bias[negatives]  # (N,S)
-        sampled = sampled - self.sampler.log_probability(negatives) - log_count
+        sampled = sampled - self.sampler.log_expected_count(negatives, draws)
         sampled = sampled.masked_fill(words.unsqueeze(1) == negatives.unsqueeze(0), float("-inf"))  # (N,S)
         logits = torch.cat([true.unsqueeze(1), sampled], dim=1)  # (N,1+S), the target in column 0
         return torch.logsumexp(logits, dim=1) - true  # (N,)

@@ -45,7 +45,7 @@ Window = tuple[int, int]  # (document, start token): the window is that document
 
 
 class LMTrainConfig(TrainConfig):
-    """Training settings with language-model defaults (few epochs over a large corpus; clipping as in ULMFiT)."""
+    """Training settings with language-model defaults (few epochs over a large corpus; clipping as in AWD-LSTM)."""
 
     epochs: int = Field(10, ge=1, le=1000)
     batch_size: int = Field(32, ge=1)  # windows per step
@@ -63,6 +63,7 @@ class PretrainConfig(Section):
     dev_fraction: float = Field(0.05, gt=0.0, lt=1.0)  # of the documents read: the last ones are dev
     min_count: int = Field(2, ge=1)  # rarer training words are not output words: they are predicted as <unk>
     eval_batch_size: int = Field(64, ge=1)
+    threads: int = Field(1, ge=1)  # torch intra-op threads (the stage sets them)
 
 
 def read_documents(path: Path, max_tokens: int | None) -> list[list[str]]:
@@ -106,22 +107,23 @@ class LMTask:
         vocab.forget()  # the memo holds raw token strings: free them with the token lists
         self.train_windows = cut_windows(self.train_ids, cfg.bptt)
         self.dev_windows = cut_windows(self.dev_ids, cfg.bptt)
+        self.train_lengths = [len(self.window(self.train_ids, w)) for w in self.train_windows]
         if not self.train_windows or not self.dev_windows:
-            raise DataError(source, None, "train and dev each need a document of two tokens or more: nothing to predict")
+            raise DataError(source, None, "train and dev each need a document of two tokens or more to predict")
 
     def window(self, documents: list[np.ndarray], window: Window) -> np.ndarray:
         """The ids of one window (``bptt + 1`` tokens, fewer at a document's end)."""
         doc, start = window
         return documents[doc][start : start + self.cfg.bptt + 1]
 
-    def _collate(self, documents: list[np.ndarray], windows: list[Window], indices: list[int]):
+    def _collate(self, documents: list[np.ndarray], windows: list[Window],
+                 indices: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
         """Padded ``(ids (B,T), lengths (B,))`` of the windows at ``indices``."""
         return collate([self.window(documents, windows[i]) for i in indices])
 
     def batches(self, epoch: int) -> Batches:
         """This rank's shuffled ``(ids, lengths)`` batches of windows, fixed by ``(seed, epoch)``."""
-        lengths = [len(self.window(self.train_ids, w)) for w in self.train_windows]
-        order = bucket_batches(lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch)
+        order = bucket_batches(self.train_lengths, self.cfg.train.batch_size, self.cfg.train.seed, epoch)
         return Batches(shard(order), lambda indices: self._collate(self.train_ids, self.train_windows, indices))
 
     def loss(self, model: BiLanguageModel, batch) -> tuple[torch.Tensor, int]:
@@ -135,7 +137,7 @@ class LMTask:
             yield self._collate(self.dev_ids, self.dev_windows, indices)
 
     def evaluate(self, model: BiLanguageModel) -> dict[str, float]:
-        """Dev loss (mean full-softmax NLL over both directions), its perplexity, and the negated perplexity (the monitor)."""
+        """Dev loss (mean full-softmax NLL over both directions), its perplexity and the negated one (the monitor)."""
         total, count = 0.0, 0
         for ids, lengths in self.dev_batches():
             losses = model.target_losses(ids, lengths)
@@ -149,7 +151,7 @@ class LMTask:
 
 
 def load_vectors(cfg: PretrainConfig, vectors_path: Path) -> tuple[KeyedVectors, dict]:
-    """The word2vec vectors, checked against ``model.word_dim``, and their normalisation (``config.json`` beside them)."""
+    """The word2vec vectors, checked against ``model.word_dim``, and their normalisation (``config.json`` beside)."""
     normalisation = read_config(vectors_path.parent)
     kv = word2vec.load(vectors_path)
     if kv.vector_size != cfg.model.word_dim:
@@ -164,7 +166,8 @@ def build_task(cfg: PretrainConfig, corpus_path: Path, vectors_path: Path) -> tu
     kv, normalisation = load_vectors(cfg, vectors_path)
     train, dev = split_documents(read_documents(corpus_path, cfg.max_tokens), cfg.dev_fraction, corpus_path)
     counts = Counter(token for tokens in train for token in tokens)
-    vocab = build_vocab(counts, kv, normalisation["lowercase"], normalisation["digits_to_zero"], min_count=cfg.min_count)
+    vocab = build_vocab(counts, kv, normalisation["lowercase"], normalisation["digits_to_zero"],
+                        min_count=cfg.min_count)
     if vocab.trained < MIN_OUTPUT_ROWS:
         raise ConfigError("params.yaml", f"{SECTION}.min_count",
                           f"is {cfg.min_count}: no training word of {corpus_path} is that frequent, nothing to predict")
