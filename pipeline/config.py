@@ -119,10 +119,6 @@ class Word2VecConfig(Section):
     (``lowercase: false`` for cased vectors such as fastText's).
     """
 
-    model: Literal["word2vec", "fasttext"] = "word2vec"  # fasttext: gensim FastText, n-gram vectors for unseen words
-    min_n: int = Field(3, ge=1, le=20)  # fasttext: shortest character n-gram (of the word in < >)
-    max_n: int = Field(6, ge=1, le=20)  # fasttext: longest
-    bucket: int = Field(500_000, ge=1)  # fasttext: n-gram hash buckets, the rows of subwords.npy (× vector_size float32s)
     sg: Literal[0, 1] = 1
     vector_size: int = Field(100, ge=2, le=1000)
     window: int = Field(5, ge=1, le=50)
@@ -134,6 +130,10 @@ class Word2VecConfig(Section):
     seed: int = 13
     lowercase: bool = True
     digits_to_zero: bool = True
+    model: Literal["word2vec", "fasttext"] = "word2vec"  # fasttext: gensim FastText, n-gram vectors for unseen words
+    min_n: int = Field(3, ge=1, le=20)  # fasttext: shortest character n-gram (of the word in < >)
+    max_n: int = Field(6, ge=1, le=20)  # fasttext: longest
+    bucket: int = Field(500_000, ge=1)  # fasttext: n-gram hash buckets, the rows of subwords.npy (× vector_size float32s)
     source: Literal["train", "file"] = "train"
     path: Path | None = Field(None, validate_default=True)  # the vectors file; required when source is file
 
