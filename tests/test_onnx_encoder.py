@@ -62,16 +62,16 @@ class CountingSession:
         return self.session.run(*args)
 
 
-def test_auto_sends_only_unpadded_batches_to_onnx():
+def test_auto_sends_single_sentences_to_onnx_and_batches_to_numpy():
     model = tagger().eval()
     assert model.use_engine("auto", "int8") == "onnx"  # int8 runs every batch on ONNX Runtime
     assert model.use_engine("auto") == "auto"
+    predictor = NerPredictor(model, assets())
     model.onnx.session = spy = CountingSession(model.onnx.session)
-    with torch.inference_mode():
-        model.emissions(encode_batch(SENTENCES, assets()))  # ragged: torch's packed LSTM
-        assert spy.runs == 0
-        model.emissions(encode_batch(SENTENCES[:1], assets()))  # one sentence: ONNX Runtime
-        assert spy.runs == 1
+    predictor.predict_spans(SENTENCES)  # several sentences: the numpy engine
+    assert spy.runs == 0 and predictor.fast.memo
+    predictor.predict_spans(SENTENCES[:1])  # one sentence: ONNX Runtime
+    assert spy.runs == 1
 
 
 def test_int8_tags_the_sample_sentences_as_float(ner_model, sample_root):
@@ -96,8 +96,8 @@ def test_int8_refuses_a_gru_encoder():
         tagger(encoder="gru").use_engine("auto", "int8")
 
 
-def test_a_char_lstm_model_keeps_torch_under_auto_and_refuses_onnx():
+def test_a_char_lstm_model_runs_numpy_under_auto_and_refuses_onnx():
     model = tagger(char_encoder="lstm")
-    assert model.use_engine("auto") == "torch"
+    assert model.use_engine("auto") == "numpy"
     with pytest.raises(ConfigError, match="char_encoder"):
         model.use_engine("onnx")

@@ -85,12 +85,17 @@ def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[
     ties go to the first tag in both, so the paths are torch's own.
     emissions (B,T,K), mask (B,T) bool with every row's real tokens first.
     """
-    scores = emissions.detach().numpy()  # (B,T,K)
-    real = mask.numpy()  # (B,T)
-    transitions = crf.transitions.detach().numpy()[None]  # (1,K,K): from → to
+    return viterbi_arrays(*(p.detach().numpy() for p in (crf.start_transitions, crf.transitions, crf.end_transitions)),
+                          emissions.detach().numpy(), mask.numpy())
+
+
+def viterbi_arrays(start: np.ndarray, transitions: np.ndarray, end: np.ndarray, scores: np.ndarray,
+                   real: np.ndarray) -> list[list[int]]:
+    """:func:`viterbi` on numpy arrays: start (K,), transitions (K,K) from → to, end (K,), scores (B,T,K), real (B,T)."""
+    transitions = transitions[None]  # (1,K,K)
     lengths = real.sum(axis=1)  # (B,)
     unpadded = bool(real.all())  # one sentence, say: no row has stopped
-    score = crf.start_transitions.detach().numpy() + scores[:, 0]  # (B,K): best score of a path ending in each tag
+    score = start + scores[:, 0]  # (B,K): best score of a path ending in each tag
     batch, k = score.shape
     flat = np.arange(batch)[:, None] * k * k + np.arange(k)[None, :]  # (B,K): index of [b, 0, j] in a flat (B,K,K)
     history = []  # per step t ≥ 1: (B,K) the best previous tag for each tag at t
@@ -100,7 +105,7 @@ def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[
         best = candidates.ravel()[flat + previous * k]  # the max, read not recomputed
         score = best if unpadded else np.where(real[:, t, None], best, score)
         history.append(previous)
-    tag = (score + crf.end_transitions.detach().numpy()).argmax(axis=1)  # (B,) last real tag of each sentence
+    tag = (score + end).argmax(axis=1)  # (B,) last real tag of each sentence
     path = np.zeros(real.shape, dtype=np.int64)  # (B,T)
     rows = np.arange(len(tag))
     for t in range(scores.shape[1] - 1, 0, -1):

@@ -1,8 +1,8 @@
 """The tagger's inference encoder as one ONNX Runtime graph, in float or with int8 LSTM weights.
 
-``engine="auto"`` sends only batches without padding (one sentence, say) to
-the graph: ONNX Runtime's recurrent kernels beat torch's there, while on
-ragged batches torch's packed sequences skip the padding and win.
+``engine="auto"`` sends only single sentences to the graph: ONNX Runtime's
+recurrent kernels beat the others there, while on batches of several the
+numpy engine (:mod:`pipeline.models.numpy_encoder`) wins.
 
 The graph computes what :meth:`Tagger.emissions` computes before the document
 memory and the output layer: casing and character-CNN features beside the
@@ -41,7 +41,7 @@ from pipeline.models.classifier import reversal_index
 if TYPE_CHECKING:
     from pipeline.models.tagger import Batch, Tagger
 
-Engine = Literal["auto", "torch", "onnx"]
+Engine = Literal["auto", "torch", "onnx", "numpy"]
 Quantize = Literal["none", "int8"]
 ENGINES: tuple[str, ...] = get_args(Engine)
 QUANTIZE: tuple[str, ...] = get_args(Quantize)
@@ -57,13 +57,14 @@ def supports(model: Tagger) -> bool:
 
 
 def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str) -> Engine:
-    """What runs ``model``'s encoder: ``"torch"``, ``"onnx"`` (every batch) or ``"auto"`` (ONNX Runtime for batches
-    without padding, torch's packed LSTM for ragged ones: each is the faster there). int8 runs every batch on ONNX
-    Runtime; ``auto`` falls back to torch for a model the graph does not cover. ``source`` is named in errors."""
+    """What runs ``model``'s encoder: ``"torch"``, ``"onnx"`` (ONNX Runtime, every batch), ``"numpy"``
+    (:mod:`pipeline.models.numpy_encoder`, every batch) or ``"auto"``: ONNX Runtime for one sentence, numpy for
+    batches of several (each is the faster there). int8 runs every batch on ONNX Runtime; for a model the graph does
+    not cover, ``auto`` runs numpy on every batch. ``source`` is named in errors."""
     if engine not in ENGINES or quantize not in QUANTIZE:
         raise ConfigError(source, "engine/quantize", f"got {engine!r}/{quantize!r}; expected engine one of {ENGINES} "
                                                      f"and quantize one of {QUANTIZE}")
-    if engine == "torch" and quantize == "int8":
+    if engine in ("torch", "numpy") and quantize == "int8":
         raise ConfigError(source, "quantize", "int8 runs on ONNX Runtime: use engine 'onnx' or 'auto'")
     if quantize == "int8" and model.cfg.encoder != "lstm":
         raise ConfigError(source, "quantize", f"int8 covers LSTM encoders (ONNX Runtime quantizes no {model.cfg.encoder}"
@@ -71,8 +72,9 @@ def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str
     if not supports(model):
         if engine == "onnx" or quantize == "int8":
             raise ConfigError(source, "engine", f"the ONNX graph covers char_encoder cnn or none, this model has "
-                                                f"{model.cfg.char_encoder!r}: use engine 'torch' and quantize 'none'")
-        return "torch"
+                                                f"{model.cfg.char_encoder!r}: use engine 'numpy', 'torch' or 'auto', "
+                                                "and quantize 'none'")
+        return "numpy" if engine == "auto" else engine
     return "onnx" if quantize == "int8" else engine
 
 

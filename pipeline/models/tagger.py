@@ -323,19 +323,25 @@ class Tagger(nn.Module):
         states = cfg.hidden_size * (2 if cfg.bidirectional else 1)
         self.out = nn.Linear(states * (2 if cfg.doc_context else 1), len(assets.tags))
         self.crf = constrained_crf(assets.tags, assets.scheme) if cfg.decoder == "crf" else None
+        self.engine: Engine = "torch"  # set by use_engine
         self.onnx: OnnxEncoder | None = None  # set by use_engine; dropped by train(): it holds a copy of the weights
         self.onnx_ragged = False  # whether batches with padding go to the ONNX session too
 
     def use_engine(self, engine: Engine = "auto", quantize: Quantize = "none", source: str = "model") -> Engine:
-        """Choose what runs the encoder at inference (see :func:`choose_engine`, which returns the choice)."""
+        """Choose what runs the encoder at inference (see :func:`choose_engine`, which returns the choice).
+
+        ``numpy`` and ``auto`` batches run in :class:`~pipeline.models.numpy_encoder.NumpyEncoder`, which
+        :class:`~pipeline.predict.ner.NerPredictor` holds; here ``auto`` sets the ONNX session for single sentences.
+        """
         chosen = choose_engine(self, engine, quantize, source)
-        self.onnx = None if chosen == "torch" else OnnxEncoder(self, quantize)
+        self.engine = chosen
+        self.onnx = OnnxEncoder(self, quantize) if chosen in ("auto", "onnx") else None
         self.onnx_ragged = chosen == "onnx"
         return chosen
 
     def train(self, mode: bool = True) -> Tagger:
         if mode:
-            self.onnx = None  # the session's weights would go stale
+            self.onnx, self.engine = None, "torch"  # the session's weights would go stale
         return super().train(mode)
 
     def _char_features(self, batch: Batch, mask: torch.Tensor) -> torch.Tensor:

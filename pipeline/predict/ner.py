@@ -1,7 +1,7 @@
 """Tag tokens or raw text with a trained NER model: ``NerPredictor.load(model_dir)``.
 
-Sentences are tagged in length-sorted batches under ``torch.inference_mode``, the encoder run
-by ONNX Runtime where the model allows (float, or int8 with ``quantize="int8"``);
+Sentences are tagged in length-sorted batches, by default in numpy (batches) and ONNX Runtime
+(single sentences) where the model allows (float, or int8 with ``quantize="int8"``);
 predictions come back in the original order as IOB2 tags (whatever scheme the
 model was trained on) or, for raw text, as entities with character offsets.
 """
@@ -19,6 +19,7 @@ from pipeline.data.tags import Span, spans_from_tags, tags_from_spans
 from pipeline.data.tokenizer import LANGUAGE, tokenize
 from pipeline.errors import DataError
 from pipeline.model_dir import model_language
+from pipeline.models.numpy_encoder import NumpyEncoder
 from pipeline.models.onnx_encoder import Engine, Quantize
 from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch, load_tagger
 
@@ -63,6 +64,7 @@ class NerPredictor:
     def __init__(self, model: Tagger, assets: TaggerAssets, batch_size: int = BATCH_SIZE,
                  language: str = LANGUAGE) -> None:
         self.model, self.assets, self.batch_size, self.language = model, assets, batch_size, language
+        self.fast = NumpyEncoder(model, assets) if model.engine in ("auto", "numpy") else None
 
     @classmethod
     def load(cls, model_dir: str | Path, batch_size: int = BATCH_SIZE, engine: Engine = "auto",
@@ -103,7 +105,8 @@ class NerPredictor:
              docs: Sequence[int] | None) -> list[tuple[list[int], list[float]]]:
         """Model-scheme tag ids (and probabilities when ``scored``) per sentence.
 
-        Batches are length-sorted, or whole documents for a ``doc_context`` model.
+        Batches are length-sorted, or whole documents for a ``doc_context`` model. The numpy engine decodes
+        where the model's engine allows (tag probabilities need the CRF marginals of the torch path).
         """
         _check_sentences(sentences)
         if docs is not None and len(docs) != len(sentences):
@@ -122,9 +125,12 @@ class NerPredictor:
         with torch.inference_mode():
             for batch in order:
                 ids = [nonempty[k] for k in batch]
-                encoded = encode_batch([sentences[i] for i in ids], self.assets,
-                                       docs=[sentence_docs[k] for k in batch] if pooled else None)
-                decoded, probs = self.model.decode_scored(encoded) if scored else (self.model.decode(encoded), None)
+                tokens, batch_docs = [sentences[i] for i in ids], [sentence_docs[k] for k in batch] if pooled else None
+                if self.fast is not None and not scored and (len(ids) > 1 or self.model.onnx is None):
+                    decoded, probs = self.fast.decode(tokens, batch_docs), None
+                else:
+                    encoded = encode_batch(tokens, self.assets, docs=batch_docs)
+                    decoded, probs = self.model.decode_scored(encoded) if scored else (self.model.decode(encoded), None)
                 for n, (i, row) in enumerate(zip(ids, decoded)):
                     results[i] = (row, probs[n] if probs else [])
         return results

@@ -21,8 +21,10 @@ model together, sorted by length in batches of ``batch_size`` segments (a
 word's states over its Doc).
 
 ``engine`` and ``quantize`` choose what runs the encoder: ``auto`` (the
-default) is ONNX Runtime where the model allows, ``quantize = "int8"`` its
-int8 LSTM weights; ``torch`` is the training code's own forward pass.
+default) is numpy for batches of several segments and ONNX Runtime for one
+(:mod:`pipeline.models.numpy_encoder`), ``quantize = "int8"`` ONNX Runtime's
+int8 LSTM weights; ``numpy`` and ``onnx`` run every batch, ``torch`` is the
+training code's own forward pass.
 
 With ``overwrite_ents = false`` entities already on the Doc (from an
 ``entity_ruler``, say) win: predicted ones that overlap them are dropped,
@@ -151,6 +153,6 @@ class W2VEntityRecognizer(ModelComponent):
 def make_ner(nlp: Language, name: str, model: Optional[str], overwrite_ents: bool, batch_size: int,
              window: int, engine: str, quantize: str) -> W2VEntityRecognizer:
     """``model``: a trained NER model directory (null when loading a saved pipeline); ``batch_size``:
-    segments per forward pass; ``window``: the longest segment in tokens; ``engine`` (auto, torch, onnx) and
+    segments per forward pass; ``window``: the longest segment in tokens; ``engine`` (auto, numpy, onnx, torch) and
     ``quantize`` (none, int8): what runs the encoder."""
     return W2VEntityRecognizer(nlp, name, model, overwrite_ents, batch_size, window, engine, quantize)
