@@ -9,7 +9,7 @@ from test_onnx_encoder import ARCHITECTURES
 
 from pipeline.data.conll import read_conll
 from pipeline.errors import ConfigError
-from pipeline.models import numpy_encoder
+from pipeline.models import numpy_rnn
 from pipeline.models.numpy_encoder import NumpyEncoder
 from pipeline.models.tagger import encode_batch
 from pipeline.predict.ner import NerPredictor
@@ -38,9 +38,9 @@ def test_a_full_memo_starts_over_and_scores_alike(monkeypatch):
     model = tagger().eval()
     encoder = NumpyEncoder(model, assets())
     expected, _ = encoder.scores(SENTENCES, DOCS)
-    monkeypatch.setattr(numpy_encoder, "MEMO_TOKENS", 4)  # fewer than the sentences' distinct tokens
+    monkeypatch.setattr(numpy_rnn, "MEMO_INPUTS", 4)  # fewer than the sentences' distinct tokens
     again, _ = encoder.scores(SENTENCES[::-1], DOCS[::-1])
-    assert len(encoder.memo) == len({t for s in SENTENCES for t in s})  # emptied, then filled by this batch alone
+    assert len(encoder.memo.index) == len({t for s in SENTENCES for t in s})  # emptied, then filled by this batch alone
     torch.testing.assert_close(torch.from_numpy(again), torch.from_numpy(expected[[8, 6, 7, 0, 1, 2, 3, 4, 5]]))
 
 

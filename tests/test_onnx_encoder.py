@@ -69,7 +69,7 @@ def test_auto_sends_single_sentences_to_onnx_and_batches_to_numpy():
     predictor = NerPredictor(model, assets())
     model.onnx.session = spy = CountingSession(model.onnx.session)
     predictor.predict_spans(SENTENCES)  # several sentences: the numpy engine
-    assert spy.runs == 0 and predictor.fast.memo
+    assert spy.runs == 0 and predictor.fast.memo.index
     predictor.predict_spans(SENTENCES[:1])  # one sentence: ONNX Runtime
     assert spy.runs == 1
 

@@ -26,6 +26,7 @@ The config (:class:`ClassifierConfig`, :class:`TextEncoding`) plus
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -233,18 +234,21 @@ def collate(sequences: list[list[int]]) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def predict_proba(model: RNNClassifier, sequences: list[list[int]], batch_size: int,
-                  max_tokens: int | None = MAX_BATCH_TOKENS) -> np.ndarray:
+                  max_tokens: int | None = MAX_BATCH_TOKENS,
+                  engine: Callable[[list[list[int]]], np.ndarray] | None = None) -> np.ndarray:
     """Class probabilities (N, C) in input order, in inference mode.
 
     Batches hold texts of similar length, at most ``batch_size`` of them and
     ``max_tokens`` padded tokens (None: no cap): a review's output does not depend on its batch.
+    ``engine`` (the numpy engine's ``predict_proba``) replaces the torch forward pass when given.
     """
     model.eval()
     out = np.zeros((len(sequences), model.cfg.num_classes), dtype=np.float32)
     with torch.inference_mode():
         for batch in bucket_batches([len(s) for s in sequences], batch_size, seed=0, epoch=0, shuffle=False,
                                     max_tokens=max_tokens):
-            out[batch] = probabilities(model(*collate([sequences[i] for i in batch]))).numpy()
+            chosen = [sequences[i] for i in batch]
+            out[batch] = engine(chosen) if engine is not None else probabilities(model(*collate(chosen))).numpy()
     return out
 
 

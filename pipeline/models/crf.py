@@ -92,17 +92,17 @@ def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[
 def viterbi_arrays(start: np.ndarray, transitions: np.ndarray, end: np.ndarray, scores: np.ndarray,
                    real: np.ndarray) -> list[list[int]]:
     """:func:`viterbi` on numpy arrays: start (K,), transitions (K,K) from → to, end (K,), scores (B,T,K), real (B,T)."""
-    transitions = transitions[None]  # (1,K,K)
+    into = np.ascontiguousarray(transitions.T)[None]  # (1,K,K): to ← from, so each max runs along the last axis
     lengths = real.sum(axis=1)  # (B,)
     unpadded = bool(real.all())  # one sentence, say: no row has stopped
     score = start + scores[:, 0]  # (B,K): best score of a path ending in each tag
     batch, k = score.shape
-    flat = np.arange(batch)[:, None] * k * k + np.arange(k)[None, :]  # (B,K): index of [b, 0, j] in a flat (B,K,K)
+    flat = (np.arange(batch)[:, None] * k + np.arange(k)[None, :]) * k  # (B,K): index of [b, j, 0] in a flat (B,K,K)
     history = []  # per step t ≥ 1: (B,K) the best previous tag for each tag at t
     for t in range(1, scores.shape[1]):
-        candidates = score[:, :, None] + transitions + scores[:, t, None, :]  # (B,K,K)
-        previous = candidates.argmax(axis=1)  # (B,K)
-        best = candidates.ravel()[flat + previous * k]  # the max, read not recomputed
+        candidates = score[:, None, :] + into + scores[:, t, :, None]  # (B,K to,K from): torchcrf's sums, transposed
+        previous = candidates.argmax(axis=2)  # (B,K)
+        best = candidates.ravel()[flat + previous]  # the max, read not recomputed
         score = best if unpadded else np.where(real[:, t, None], best, score)
         history.append(previous)
     tag = (score + end).argmax(axis=1)  # (B,) last real tag of each sentence

@@ -3,7 +3,7 @@
 The model directory holds everything needed: weights, the typed config, the
 vocabulary (with its normalisation) and the class labels. Texts go through
 the project tokenizer, then the same encoding and truncation as training,
-in length-sorted batches under ``torch.inference_mode``.
+in length-sorted batches, run in numpy by default (``engine="torch"``: the torch forward pass).
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.data.tokenizer import LANGUAGE, tokenize_many
+from pipeline.errors import ConfigError
 from pipeline.model_dir import model_language, read_config
 from pipeline.models.classifier import (
     MAX_BATCH_TOKENS,
@@ -22,6 +23,7 @@ from pipeline.models.classifier import (
     load_classifier,
     predict_proba,
 )
+from pipeline.models.numpy_classifier import CLASSIFIER_ENGINES, ClassifierEngine, NumpyClassifier
 
 BATCH_SIZE = 128  # reviews per forward pass when the model's config names none
 
@@ -39,18 +41,22 @@ class SentimentPredictor:
     ``language`` the tokenizer of its training data."""
 
     def __init__(self, model: RNNClassifier, assets: ClassifierAssets, target: str = "label",
-                 batch_size: int = BATCH_SIZE, language: str = LANGUAGE) -> None:
+                 batch_size: int = BATCH_SIZE, language: str = LANGUAGE, engine: ClassifierEngine = "torch") -> None:
+        if engine not in CLASSIFIER_ENGINES:
+            raise ConfigError("sentiment predictor", "engine", f"got {engine!r}; expected one of {', '.join(CLASSIFIER_ENGINES)}")
         self.model, self.assets, self.target, self.batch_size = model.eval(), assets, target, batch_size
         self.language = language
+        self.fast = None if engine == "torch" else NumpyClassifier(self.model)
 
     @classmethod
-    def load(cls, model_dir: str | Path) -> SentimentPredictor:
-        """Rebuild the model from ``config.json``, ``vocab.json``, ``labels.json`` and the weights."""
+    def load(cls, model_dir: str | Path, engine: ClassifierEngine = "auto") -> SentimentPredictor:
+        """Rebuild the model from ``config.json``, ``vocab.json``, ``labels.json`` and the weights; ``engine``:
+        ``auto``/``numpy`` run inference in numpy (:mod:`pipeline.models.numpy_classifier`), ``torch`` in torch."""
         model_dir = Path(model_dir)
         config = read_config(model_dir)
         model, assets = load_classifier(model_dir)
         return cls(model, assets, config.get("target", "label"), config.get("eval_batch_size", BATCH_SIZE),
-                   model_language(model_dir))
+                   model_language(model_dir), engine)
 
     @property
     def labels(self) -> list[str]:
@@ -61,7 +67,8 @@ class SentimentPredictor:
         """Class probabilities (N, C) for tokenized texts, columns in ``labels`` order; batches of at most
         ``batch_size`` texts and ``max_tokens`` padded tokens."""
         sequences = [self.assets.encode(t) for t in tokens]
-        return predict_proba(self.model, sequences, batch_size or self.batch_size, max_tokens)
+        return predict_proba(self.model, sequences, batch_size or self.batch_size, max_tokens,
+                             None if self.fast is None else self.fast.predict_proba)
 
     def predict_tokens(self, tokens: list[list[str]]) -> list[Prediction]:
         """The predicted class and its probability for each tokenized text."""

@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from spacy.attrs import IDX, LENGTH
 from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc
@@ -71,6 +72,13 @@ def check_setting(component: str, field: str, value: Any, valid: bool, expected:
     """Range checks spaCy's type validation cannot express (``batch_size >= 1``, ``0 <= threshold <= 1``)."""
     if not valid:
         raise ComponentError(Errors.W2V004.format(component=component, field=field, value=value, expected=expected))
+
+
+def token_texts(doc: Doc) -> list[str]:
+    """Each token's text, sliced from ``doc.text`` by offset and length: iterating the Doc would build a
+    ``Token`` object per token, which costs more than the slicing."""
+    text = doc.text
+    return [text[start : start + size] for start, size in doc.to_array([IDX, LENGTH]).tolist()]
 
 
 class ModelComponent(Pipe):

@@ -42,7 +42,7 @@ from pipeline.data.tags import split_tag
 from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, WEIGHTS
 from pipeline.models.onnx_encoder import ENGINES, QUANTIZE
 from pipeline.predict.ner import NerPredictor
-from pipeline.spacy_components.base import ModelComponent, check_setting
+from pipeline.spacy_components.base import ModelComponent, check_setting, token_texts
 
 SENTENCE_END = frozenset(".!?")
 TokenSpan = tuple[int, int, str]  # Doc token indices [start, end) and the entity label
@@ -124,7 +124,7 @@ class W2VEntityRecognizer(ModelComponent):
     def predict(self, docs: list[Doc]) -> list[list[TokenSpan]]:
         """Entities of each Doc as ``(start, end, label)`` token spans; the Docs are not modified."""
         predictor = self.require_predictor()
-        words = [[token.text for token in doc] for doc in docs]
+        words = [token_texts(doc) for doc in docs]
         per_doc = [segments(doc_words, self.window, sentence_starts(doc)) for doc_words, doc in zip(words, docs)]
         sentences = [[doc_words[i] for i in segment] for doc_words, doc_segments in zip(words, per_doc)
                      for segment in doc_segments]
