@@ -10,6 +10,7 @@ from test_sentiment_model import sequences, tiny
 from pipeline.errors import ConfigError
 from pipeline.models.classifier import collate, probabilities, predict_proba
 from pipeline.models.numpy_classifier import NumpyClassifier
+from pipeline.models.numpy_rnn import GateMemo
 from pipeline.predict.sentiment import SentimentPredictor
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -35,6 +36,16 @@ def test_the_engine_replaces_the_forward_pass_batch_by_batch():
     got = predict_proba(model, sequences(), batch_size=2, engine=fast.predict_proba)
     np.testing.assert_allclose(got, predict_proba(model, sequences(), batch_size=2), rtol=1e-5, atol=1e-6)
     assert fast.memo.index  # the ids it met are memoised
+
+
+def test_the_memo_table_grows_and_keeps_every_row():
+    model = tiny(encoder="gru")
+    fast = NumpyClassifier(model)
+    fast.memo = GateMemo(fast.memo.table.shape[1], fast.memo.compute, rows=2)  # far fewer rows than distinct ids
+    with torch.inference_mode():
+        expected = probabilities(model(*collate(sequences()))).numpy()
+    np.testing.assert_allclose(fast.predict_proba(sequences()), expected, rtol=1e-5, atol=1e-6)
+    assert len(fast.memo.table) > 2
 
 
 def test_numpy_engine_classifies_reviews_as_torch(textcat_model):

@@ -42,7 +42,8 @@ class NumpyClassifier:
     def predict_proba(self, sequences: list[list[int]]) -> np.ndarray:
         """(B,C) class probabilities of non-empty id sequences."""
         lengths = np.array([len(s) for s in sequences])
-        states = self.stack.states(self.memo.table, self.memo.rows([i for s in sequences for i in s]), lengths)  # (N,D)
+        rows = self.memo.rows([i for s in sequences for i in s])  # first: it may grow the table
+        states = self.stack.states(self.memo.table, rows, lengths)  # (N,D)
         logits = self._pool(states, lengths) @ self.head_t + self.head_b  # (B,1) or (B,C)
         if logits.shape[1] == 1:
             positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))

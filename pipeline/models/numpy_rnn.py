@@ -104,10 +104,10 @@ class _Layer:
 class GateMemo:
     """Gate inputs (D·G·H,) per distinct key, computed by ``compute`` on first sight; row 0 is padding (zeros)."""
 
-    def __init__(self, width: int, compute: Callable[[list], np.ndarray]) -> None:
+    def __init__(self, width: int, compute: Callable[[list], np.ndarray], rows: int = 1024) -> None:
         self.compute = compute
         self.index: dict[Hashable, int] = {}
-        self.table = np.zeros((1024, width), dtype=np.float32)
+        self.table = np.zeros((rows, width), dtype=np.float32)  # doubled when full
 
     def rows(self, keys: Sequence[Hashable]) -> np.ndarray:
         """Table rows (N,) of ``keys``; after :data:`MEMO_INPUTS` distinct keys the memo starts over."""
