@@ -41,6 +41,10 @@ class NumpyClassifier:
 
     def predict_proba(self, sequences: list[list[int]]) -> np.ndarray:
         """(B,C) class probabilities of non-empty id sequences."""
+        with self.memo.lock:  # a server's threads share the memo, whose rows a restart reuses
+            return self._predict_proba(sequences)
+
+    def _predict_proba(self, sequences: list[list[int]]) -> np.ndarray:
         lengths = np.array([len(s) for s in sequences])
         rows = self.memo.rows([i for s in sequences for i in s])  # first: it may grow the table
         states = self.stack.states(self.memo.table, rows, lengths)  # (N,D)

@@ -45,8 +45,9 @@ class NumpyEncoder:
     def states(self, sentences: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Encoder states (N, D·H) of every real token, sentence by sentence, and the lengths (B,)."""
         lengths = np.array([len(s) for s in sentences])
-        rows = self.memo.rows([t for s in sentences for t in s])
-        return self.stack.states(self.memo.table, rows, lengths), lengths
+        with self.memo.lock:  # a server's threads share the memo, whose rows a restart reuses
+            rows = self.memo.rows([t for s in sentences for t in s])
+            return self.stack.states(self.memo.table, rows, lengths), lengths
 
     def scores(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Tag scores (N,K) of every real token, sentence by sentence (the tagger's emissions), and the lengths (B,)."""

@@ -20,6 +20,7 @@ Shapes: ``B`` sequences, ``T`` steps in the longest, ``D`` directions,
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Hashable, Sequence
 
 import numpy as np
@@ -106,6 +107,7 @@ class GateMemo:
 
     def __init__(self, width: int, compute: Callable[[list], np.ndarray], rows: int = 1024) -> None:
         self.compute = compute
+        self.lock = threading.Lock()  # held by callers from rows() until they are done reading the table
         self.index: dict[Hashable, int] = {}
         self.table = np.zeros((rows, width), dtype=np.float32)  # doubled when full
 
