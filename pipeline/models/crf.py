@@ -85,34 +85,41 @@ def viterbi(crf: CRF, emissions: torch.Tensor, mask: torch.Tensor) -> list[list[
     ties go to the first tag in both, so the paths are torch's own.
     emissions (B,T,K), mask (B,T) bool with every row's real tokens first.
     """
+    mask = mask.numpy()
     return viterbi_arrays(*(p.detach().numpy() for p in (crf.start_transitions, crf.transitions, crf.end_transitions)),
-                          emissions.detach().numpy(), mask.numpy())
+                          emissions.detach().numpy()[mask], mask.sum(axis=1))
 
 
 def viterbi_arrays(start: np.ndarray, transitions: np.ndarray, end: np.ndarray, scores: np.ndarray,
-                   real: np.ndarray) -> list[list[int]]:
-    """:func:`viterbi` on numpy arrays: start (K,), transitions (K,K) from → to, end (K,), scores (B,T,K), real (B,T)."""
+                   lengths: np.ndarray) -> list[list[int]]:
+    """:func:`viterbi` on numpy arrays: start (K,), transitions (K,K) from → to, end (K,), and the scores (N,K) of
+    every real token, sentence after sentence, whose ``lengths`` (B,) are all at least 1.
+
+    Sentences run longest first, so the ones still running at a step are a prefix of the batch and only they
+    are computed: a batch of mixed lengths costs what its real tokens cost.
+    """
     into = np.ascontiguousarray(transitions.T)[None]  # (1,K,K): to ← from, so each max runs along the last axis
-    lengths = real.sum(axis=1)  # (B,)
-    unpadded = bool(real.all())  # one sentence, say: no row has stopped
-    score = start + scores[:, 0]  # (B,K): best score of a path ending in each tag
+    order = np.argsort(-lengths, kind="stable")
+    by_length = lengths[order]
+    starts = (np.cumsum(lengths) - lengths)[order]  # (B,) each sorted sentence's first token
+    active = (by_length[None, :] > np.arange(int(by_length[0]))[:, None]).sum(axis=1).tolist()
+    score = start + scores[starts]  # (B,K): best score of a path ending in each tag
     batch, k = score.shape
     flat = (np.arange(batch)[:, None] * k + np.arange(k)[None, :]) * k  # (B,K): index of [b, j, 0] in a flat (B,K,K)
-    history = []  # per step t ≥ 1: (B,K) the best previous tag for each tag at t
-    for t in range(1, scores.shape[1]):
-        candidates = score[:, None, :] + into + scores[:, t, :, None]  # (B,K to,K from): torchcrf's sums, transposed
-        previous = candidates.argmax(axis=2)  # (B,K)
-        best = candidates.ravel()[flat + previous]  # the max, read not recomputed
-        score = best if unpadded else np.where(real[:, t, None], best, score)
+    history = [None]  # per step t ≥ 1: (n,K) the best previous tag for each tag at t, running sentences only
+    for t, n in enumerate(active[1:], start=1):
+        candidates = score[:n, None, :] + into + scores[starts[:n] + t, :, None]  # (n,K to,K from): torchcrf's sums
+        previous = candidates.argmax(axis=2)  # (n,K)
+        score[:n] = candidates.ravel()[flat[:n] + previous]  # the max, read not recomputed
         history.append(previous)
-    tag = (score + end).argmax(axis=1)  # (B,) last real tag of each sentence
-    path = np.zeros(real.shape, dtype=np.int64)  # (B,T)
-    rows = np.arange(len(tag))
-    for t in range(scores.shape[1] - 1, 0, -1):
-        path[:, t] = tag
-        tag = np.where(t < lengths, history[t - 1][rows, tag], tag)  # rows shorter than t+1 have not started walking back
-    path[:, 0] = tag
-    return [row[:n] for row, n in zip(path.tolist(), lengths.tolist())]
+    tag = (score + end).argmax(axis=1)  # (B,) last tag of each sentence
+    path = np.empty(len(scores), dtype=np.int64)  # (N,) in input order
+    for t in range(len(active) - 1, -1, -1):
+        if t + 1 < len(active):  # sentences still running at t+1 step back; those ending at t keep their last tag
+            going = active[t + 1]
+            tag[:going] = history[t + 1][np.arange(going), tag[:going]]
+        path[starts[: active[t]] + t] = tag[: active[t]]
+    return [row.tolist() for row in np.split(path, np.cumsum(lengths)[:-1])]
 
 
 class _LogPartition(torch.autograd.Function):

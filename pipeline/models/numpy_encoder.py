@@ -61,10 +61,7 @@ class NumpyEncoder:
         scores, lengths = self.scores(sentences, docs)
         if self.crf is None:
             return [row.tolist() for row in np.split(scores.argmax(axis=1), np.cumsum(lengths)[:-1])]
-        padded = np.zeros((len(lengths), int(lengths.max()), scores.shape[1]), dtype=np.float32)
-        real = np.arange(padded.shape[1])[None, :] < lengths[:, None]
-        padded[real] = scores
-        return viterbi_arrays(*self.crf, padded, real)
+        return viterbi_arrays(*self.crf, scores, lengths)
 
     @staticmethod
     def _memory(states: np.ndarray, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None) -> np.ndarray:

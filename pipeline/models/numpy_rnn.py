@@ -10,7 +10,10 @@ call costs several: that fixed cost is most of the time on one short text.
 
 Sequences run longest first, so at step ``t`` the rows still running are a
 prefix of the batch and only they are computed (what packing does in torch);
-a backward direction reads each sequence reversed within its length. Used
+a backward direction reads each sequence reversed within its length. Each
+step gathers its gate inputs and scatters its states by flat token index, so
+padding is never computed nor copied (a batch of mixed lengths costs what its
+real tokens cost). Used
 by :mod:`pipeline.models.numpy_encoder` (tagger) and
 :mod:`pipeline.models.numpy_classifier`.
 
@@ -32,11 +35,6 @@ MEMO_INPUTS = 20_000  # distinct inputs whose gate inputs are kept (D·G·H floa
 # σ(x) = ½·tanh(x/2) + ½: the sigmoid gates' weights are stored halved (exact in floating point), so one tanh over
 # all gates and one multiply-add give every gate's activation (numpy vectorises tanh; scipy's expit is slower here).
 SIGMOID_GATES = {nn.LSTM: (True, True, False, True), nn.GRU: (True, True, False), nn.RNN: (False,)}
-
-
-def _reversed(steps: np.ndarray, source: np.ndarray) -> np.ndarray:
-    """(T,B,F) reordered along time by ``source`` (T,B): each row reversed within its length (its own inverse)."""
-    return steps[source, np.arange(steps.shape[1])[None, :]]
 
 
 class _Layer:
@@ -89,17 +87,23 @@ class _Layer:
         pre = x + recurrent
         return (np.maximum(pre, 0.0) if self.relu else np.tanh(pre)), None
 
-    def run(self, x: np.ndarray, active: Sequence[int]) -> np.ndarray:
-        """Gate inputs x (D,T,B,G·H), time-major per direction → states (D,T,B,H); ``active[t]`` rows run at step t."""
-        directions, steps, batch, _ = x.shape
-        out = np.zeros((directions, steps, batch, self.hidden), dtype=np.float32)
+    def run(self, inputs: np.ndarray, picks: np.ndarray, active: Sequence[int], tokens: int) -> np.ndarray:
+        """States (N, D·H) of every real token, in input order, from gate inputs gathered step by step.
+
+        ``inputs`` (R, G·H) holds the gate inputs of one direction per row; ``picks`` (T,2,D,B) gives at
+        step ``t`` for each direction and running row the row of ``inputs`` to read (``[t, 0]``) and the
+        row of the (N·D, H) output to write (``[t, 1]``). Only real tokens are read and written: padding
+        costs nothing, so neither does a batch of mixed lengths.
+        """
+        directions, batch = picks.shape[2], picks.shape[3]
+        out = np.empty((tokens * directions, self.hidden), dtype=np.float32)  # token j, direction d at row j·D + d
         h = np.zeros((directions, batch, self.hidden), dtype=np.float32)
         c = np.zeros_like(h) if self.kind is nn.LSTM else None
-        for t in range(steps):
-            n = active[t]  # rows past n have ended: their last states are in out already
-            h, c = self.step(x[:, t, :n], h[:, :n], None if c is None else c[:, :n])
-            out[:, t, :n] = h
-        return out
+        for t, n in enumerate(active):  # rows past n have ended: their states are written already
+            step = picks[t, :, :, :n]
+            h, c = self.step(inputs[step[0]], h[:, :n], None if c is None else c[:, :n])
+            out[step[1]] = h
+        return out.reshape(tokens, directions * self.hidden)
 
 
 class GateMemo:
@@ -156,30 +160,24 @@ class RecurrentStack:
 
     def states(self, table: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Top-layer states (N, D·H) of every real token in input order; token j's gate inputs are ``table[rows[j]]``."""
+        directions, tokens = self.directions, int(lengths.sum())
         order = np.argsort(-lengths, kind="stable")  # longest first: the running rows are a prefix
         by_length = lengths[order]
-        steps = int(by_length[0])
-        active = (by_length[None, :] > np.arange(steps)[:, None]).sum(axis=1).tolist()  # rows running at each step
-        position = np.arange(steps)[None, :]
-        real = position < by_length[:, None]  # (B,T) in length order
-        starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])[order]  # each sorted row's first flat token
-        forward = np.where(real, starts[:, None] + position, -1)  # flat token at each (row, step); -1 on padding
-        backward = np.where(real, starts[:, None] + by_length[:, None] - 1 - position, -1)
-        rows = np.append(rows, 0)  # index -1 reads the padding row
-        source = np.where(real.T, by_length[None, :] - 1 - position.T, 0)  # (T,B): the step reversing each row
-        width = self.width
-        x = np.empty((self.directions, steps, len(lengths), width), dtype=np.float32)  # (D,T,B,G·H)
-        for d, picks in enumerate([forward, backward][: self.directions]):
-            x[d] = table[rows[picks.T], d * width : (d + 1) * width]
-        keep = real.T[:, :, None]
+        position = np.arange(int(by_length[0]))[:, None]  # (T,1)
+        active = (by_length[None, :] > position).sum(axis=1).tolist()  # rows running at each step
+        starts = (np.cumsum(lengths) - lengths)[order]  # each sorted row's first flat token
+        last = np.maximum(by_length - 1 - position, 0)  # (T,B): the backward direction's step; 0 past a row's end
+        flat = [starts + np.minimum(position, by_length - 1), starts + last][:directions]  # (T,B) flat token each
+        token = np.stack(flat, axis=1)  # (T,D,B)
+        direction = np.arange(directions)[None, :, None]
+        writes = token * directions + direction  # (T,D,B): output row of (token, direction)
+        reads = rows[token] * directions + direction  # first layer: the memo row, one direction's slice of it
+        states = None
         for i, layer in enumerate(self.layers):
-            if i:  # the layer below's states (T,B,D·H), in forward time: the backward direction reads them reversed
-                x = np.matmul(states, layer.w_ih_t[:, None]) + layer.bias[:, None]  # (D,T,B,G·H)
-                if layer.directions == 2:
-                    x[1] = _reversed(x[1], source)
-            out = layer.run(x, active)  # (D,T,B,H)
-            parts = [out[0] * keep] + ([_reversed(out[1], source) * keep] if layer.directions == 2 else [])
-            states = np.concatenate(parts, axis=2) if len(parts) == 2 else parts[0]  # (T,B,D·H) in forward time
-        flat = np.empty((int(lengths.sum()), states.shape[2]), dtype=np.float32)
-        flat[forward.T[real.T]] = states[real.T]  # (N,D·H) in input order
-        return flat
+            if i:  # the layer below's states (N, D·H) times this layer's input weights, per direction
+                gates = np.matmul(states, layer.w_ih_t) + layer.bias  # (D,N,G·H)
+                table = np.ascontiguousarray(gates.transpose(1, 0, 2))  # (N,D,G·H): row j·D + d as for the memo
+                reads = writes
+            inputs = table.reshape(-1, layer.w_hh_t.shape[2])  # (R·D, G·H)
+            states = layer.run(inputs, np.stack([reads, writes], axis=1), active, tokens)
+        return states

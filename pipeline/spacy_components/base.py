@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from spacy.attrs import IDX, LENGTH
+from spacy.attrs import ORTH
 from spacy.language import Language
 from spacy.pipeline import Pipe
 from spacy.tokens import Doc
@@ -75,10 +75,10 @@ def check_setting(component: str, field: str, value: Any, valid: bool, expected:
 
 
 def token_texts(doc: Doc) -> list[str]:
-    """Each token's text, sliced from ``doc.text`` by offset and length: iterating the Doc would build a
-    ``Token`` object per token, which costs more than the slicing."""
-    text = doc.text
-    return [text[start : start + size] for start, size in doc.to_array([IDX, LENGTH]).tolist()]
+    """Each token's text, looked up from its ``ORTH`` hash: iterating the Doc (``doc.text`` does) would build a
+    ``Token`` object per token, which costs three times the lookups."""
+    strings = doc.vocab.strings
+    return [strings[orth] for orth in doc.to_array(ORTH).tolist()]
 
 
 class ModelComponent(Pipe):
