@@ -26,9 +26,6 @@ ever read from disk.
 
 from __future__ import annotations
 
-import logging
-import tempfile
-from pathlib import Path
 from typing import TYPE_CHECKING, Literal, get_args
 
 import numpy as np
@@ -37,6 +34,7 @@ from torch import nn
 
 from pipeline.errors import ConfigError
 from pipeline.models.classifier import reversal_index
+from pipeline.models.onnx_graph import OPSET, Graph, quantized, session
 
 if TYPE_CHECKING:
     from pipeline.models.tagger import Batch, Tagger
@@ -45,7 +43,6 @@ Engine = Literal["auto", "torch", "onnx", "numpy"]
 Quantize = Literal["none", "int8"]
 ENGINES: tuple[str, ...] = get_args(Engine)
 QUANTIZE: tuple[str, ...] = get_args(Quantize)
-OPSET = 18  # ReduceMax takes its axes as an input from opset 18
 # torch stacks gate weights as LSTM (i, f, g, o) and GRU (r, z, n); ONNX wants LSTM (i, o, f, c) and GRU (z, r, h).
 GATE_ORDER = {nn.LSTM: [0, 3, 1, 2], nn.GRU: [1, 0, 2], nn.RNN: [0]}
 OP_TYPE = {nn.LSTM: "LSTM", nn.GRU: "GRU", nn.RNN: "RNN"}
@@ -88,30 +85,7 @@ def _gates(weight: torch.Tensor, order: list[int]) -> np.ndarray:
     return np.concatenate([_array(chunks[i]) for i in order])
 
 
-class _Graph:
-    """Nodes and initializers of the graph being built; values are named by the caller."""
-
-    def __init__(self) -> None:
-        from onnx import helper, numpy_helper
-
-        self.helper, self.numpy_helper = helper, numpy_helper
-        self.nodes: list = []
-        self.initializers: list = []
-        self.names: set[str] = set()
-
-    def const(self, name: str, value: np.ndarray) -> str:
-        """A named constant; asking again for the same name reuses it (shared axes, shapes)."""
-        if name not in self.names:
-            self.names.add(name)
-            self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(value), name))
-        return name
-
-    def node(self, op: str, inputs: list[str], output: str, **attrs) -> str:
-        self.nodes.append(self.helper.make_node(op, inputs, [output], **attrs))
-        return output
-
-
-def _features(g: _Graph, model: Tagger) -> str:
+def _features(g: Graph, model: Tagger) -> str:
     """Word (+ casing) (+ character CNN) features (B,T,in), as ``Tagger.emissions`` concatenates them."""
     parts = ["word_features"]
     if model.casing is not None:
@@ -134,7 +108,7 @@ def _features(g: _Graph, model: Tagger) -> str:
     return g.node("Concat", parts, "features", axis=2) if len(parts) > 1 else parts[0]
 
 
-def _direction(g: _Graph, rnn: nn.RNNBase, x: str, layer: int, suffix: str) -> str:
+def _direction(g: Graph, rnn: nn.RNNBase, x: str, layer: int, suffix: str) -> str:
     """One direction of one layer as a forward ONNX RNN over (B,T,in) → (B,T,H), no ``sequence_lens``.
 
     Without lengths ONNX Runtime runs its batched kernel (with them it is
@@ -159,13 +133,13 @@ def _direction(g: _Graph, rnn: nn.RNNBase, x: str, layer: int, suffix: str) -> s
     return g.node("Transpose", [squeezed], f"{name}_out", perm=[1, 0, 2])  # (B,T,H)
 
 
-def _flip(g: _Graph, x: str, name: str) -> str:
+def _flip(g: Graph, x: str, name: str) -> str:
     """(B,T,F) reordered along time by the ``reverse`` input: each row reversed within its length, padding in place."""
     index = g.node("Expand", ["reverse", g.node("Shape", [x], f"{name}_shape")], f"{name}_index")  # (B,T,1) → (B,T,F)
     return g.node("GatherElements", [x, index], name, axis=1)
 
 
-def _recurrent(g: _Graph, rnn: nn.RNNBase, x: str) -> str:
+def _recurrent(g: Graph, rnn: nn.RNNBase, x: str) -> str:
     """The stacked (bi)directional layers of ``rnn`` over (B,T,in) → (B,T,H·dirs), zero on padding.
 
     The backward direction reads each sentence reversed within its length
@@ -185,7 +159,7 @@ def build_model(model: Tagger):
     """The float ONNX model of ``model``'s features and encoder."""
     from onnx import TensorProto, checker, helper
 
-    g = _Graph()
+    g = Graph()
     _recurrent(g, model.rnn, _features(g, model))
     shapes = {"word_features": ["B", "T", model.cfg.word_dim], "casing": ["B", "T"], "chars": ["U", "C"],
               "rows": ["B", "T"], "reverse": ["B", "T", 1], "keep": ["B", "T", 1]}
@@ -201,39 +175,14 @@ def build_model(model: Tagger):
     return onnx_model
 
 
-def _quantized(onnx_model) -> bytes:
-    """``onnx_model`` with int8 LSTM weights, one scale per output channel (ONNX Runtime's dynamic quantization),
-    serialised. Per-channel scales keep small models' entities (per-tensor ones changed 3% of a tiny model's)."""
-    import onnx
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    silenced = logging.root.manager.disable
-    with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "float.onnx", Path(tmp) / "int8.onnx"
-        onnx.save(onnx_model, source)
-        logging.disable(logging.WARNING)  # its advice to pre-process image models, on the root logger
-        try:
-            quantize_dynamic(source, target, op_types_to_quantize=["LSTM"], per_channel=True,
-                             weight_type=QuantType.QInt8)
-        finally:
-            logging.disable(silenced)
-        return target.read_bytes()
-
-
 class OnnxEncoder:
     """An ONNX Runtime session computing a tagger's encoder states; built once, from the tagger's current weights."""
 
     def __init__(self, model: Tagger, quantize: Quantize = "none", threads: int | None = None) -> None:
-        import onnxruntime as ort
-
         onnx_model = build_model(model)
         self.inputs = {i.name for i in onnx_model.graph.input}
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = threads or torch.get_num_threads()
-        options.inter_op_num_threads = 1
-        options.log_severity_level = 3  # warnings about unused initializers are not the user's business
-        serialised = _quantized(onnx_model) if quantize == "int8" else onnx_model.SerializeToString()
-        self.session = ort.InferenceSession(serialised, options, providers=["CPUExecutionProvider"])
+        serialised = quantized(onnx_model, ["LSTM"]) if quantize == "int8" else onnx_model.SerializeToString()
+        self.session = session(serialised, threads or torch.get_num_threads())
         self.quantize = quantize
         self.word_table = _array(model.words.weight)  # (V,word_dim): a numpy lookup costs less than a torch call
 
