@@ -7,8 +7,8 @@ size, after a short warm-up, in ``--rounds`` alternating timed passes
 rounds of spaCy's seconds over ours in the same round):
 
 * ``project``: ``spacy.blank("en")`` + ``w2v_ner`` on the full NER model, with
-  its default encoder (ONNX Runtime, float), beside the same component with
-  ``quantize: int8`` and with ``engine: torch`` (the training code's forward pass),
+  its default engine (``auto``: numpy on batches), beside the same component with
+  ``quantize: int8`` (ONNX Runtime) and with ``engine: torch`` (the training code's forward pass),
 * ``spacy``: the ``ner`` pipeline spaCy trained on the same data
   (``tok2vec`` + ``ner``, efficiency preset).
 
@@ -19,9 +19,10 @@ test sentences (spaCy's exact-span micro F1, as a percentage).
 
 Sentiment: the IMDB test reviews through ``w2v_textcat`` (the model
 ``benchmarks/sentiment_imdb.py`` trains into ``/tmp/sentiment_imdb/project``):
-documents/s, and accuracy of the most probable class as a sanity check; the
-same component with ``max_batch_tokens: null`` (plain batches of
-``batch_size`` reviews, as before the cap) runs on the same reviews beside it.
+documents/s, and accuracy of the most probable class; the same component
+with ``quantize: int8`` (int8 recurrent weights on ONNX Runtime) and with
+``max_batch_tokens: null`` (plain batches of ``batch_size`` reviews, as
+before the cap) runs on the same reviews beside it.
 
 Everything runs on one thread (torch and BLAS). Writes
 ``benchmarks/results/spacy_speed.json`` and prints a table.
@@ -172,6 +173,8 @@ def main() -> None:
         }
         ner = ner_runs(pipelines, records, args.batch_size, args.rounds)
         textcat = {"project_textcat": textcat_run(project_pipeline("w2v_textcat", textcat_model), reviews, args.batch_size),
+                   "project_textcat_int8": textcat_run(project_pipeline("w2v_textcat", textcat_model, quantize="int8"),
+                                                       reviews, args.batch_size),
                    "project_textcat_uncapped": textcat_run(project_pipeline("w2v_textcat", textcat_model,
                                                                             max_batch_tokens=None),
                                                            reviews, args.batch_size)}
@@ -190,6 +193,8 @@ def main() -> None:
         "spacy_ents_f": baseline["ents_f"],
         "project_textcat_docs_per_s": capped["docs_per_s"],
         "project_textcat_accuracy": capped["accuracy"],
+        "project_textcat_int8_docs_per_s": textcat["project_textcat_int8"]["docs_per_s"],
+        "project_textcat_int8_accuracy": textcat["project_textcat_int8"]["accuracy"],
         "textcat_speedup_over_uncapped": round(capped["docs_per_s"] / textcat["project_textcat_uncapped"]["docs_per_s"], 2),
         "runs": {**ner, **textcat},
         "setup": {

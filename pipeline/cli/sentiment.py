@@ -25,6 +25,7 @@ import typer
 
 from pipeline import paths
 from pipeline.atomic import atomic_open, write_json
+from pipeline.cli.ner import Engine, Quantize
 from pipeline.cli.textinput import text_lines
 from pipeline.errors import DataError, MissingDataError
 from pipeline.runner import run
@@ -39,12 +40,14 @@ Example = tuple[int, str | list[str], object]  # (line, raw text or tokens, labe
 def predict(
     source: Annotated[Path, typer.Argument(help="Text file, one text a line; - reads stdin.")] = Path("-"),
     model_dir: Annotated[Path, typer.Option(help="A trained sentiment model directory.")] = paths.OUTPUTS / "sentiment" / "model",
+    engine: Annotated[Engine, typer.Option(help="What runs the classifier: auto is numpy (ONNX Runtime with int8).")] = Engine.auto,
+    quantize: Annotated[Quantize, typer.Option(help="int8: the recurrent weights as int8 (ONNX Runtime).")] = Quantize.none,
 ) -> None:
     """Classify texts; print one JSON line per text with its label and probability."""
     from pipeline.predict.sentiment import SentimentPredictor
 
     def go() -> None:
-        predictor = SentimentPredictor.load(model_dir)
+        predictor = SentimentPredictor.load(model_dir, engine.value, quantize.value)
         texts = [text for _number, text in text_lines(source)]
         for start in range(0, len(texts), BATCH_LINES):
             chunk = texts[start : start + BATCH_LINES]

@@ -1,4 +1,5 @@
-"""The sentiment classifier's inference path in numpy (engine ``numpy``, the default ``auto``).
+"""The sentiment classifier's inference path in numpy (engine ``numpy``, the default ``auto``), its recurrence
+optionally in ONNX Runtime (engine ``onnx``, and ``quantize="int8"``: :mod:`pipeline.models.onnx_rnn`).
 
 A word id's first-layer gate inputs are its embedding row times the input
 weights: computed once per distinct id and memoised
@@ -14,11 +15,27 @@ from typing import Literal, get_args
 
 import numpy as np
 
+from pipeline.errors import ConfigError
 from pipeline.models.classifier import RNNClassifier
 from pipeline.models.numpy_rnn import GateMemo, RecurrentStack
+from pipeline.models.onnx_encoder import QUANTIZE, Quantize
+from pipeline.models.onnx_rnn import ScanStack
 
-ClassifierEngine = Literal["auto", "torch", "numpy"]
+ClassifierEngine = Literal["auto", "torch", "numpy", "onnx"]
 CLASSIFIER_ENGINES: tuple[str, ...] = get_args(ClassifierEngine)
+
+
+def choose_classifier_engine(engine: ClassifierEngine, quantize: Quantize, source: str) -> ClassifierEngine:
+    """What runs the classifier: ``torch``, ``numpy``, or ``onnx`` (numpy around an ONNX Runtime recurrence);
+    ``auto`` is numpy in float (the faster there) and ONNX Runtime in int8, the only engine with int8 weights."""
+    if engine not in CLASSIFIER_ENGINES or quantize not in QUANTIZE:
+        raise ConfigError(source, "engine/quantize", f"got {engine!r}/{quantize!r}; expected engine one of "
+                                                     f"{', '.join(CLASSIFIER_ENGINES)} and quantize one of {', '.join(QUANTIZE)}")
+    if quantize == "int8":
+        if engine in ("torch", "numpy"):
+            raise ConfigError(source, "quantize", "int8 runs on ONNX Runtime: use engine 'onnx' or 'auto'")
+        return "onnx"
+    return "numpy" if engine == "auto" else engine
 
 
 def _array(parameter) -> np.ndarray:
@@ -26,11 +43,13 @@ def _array(parameter) -> np.ndarray:
 
 
 class NumpyClassifier:
-    """Class probabilities of id sequences from an :class:`RNNClassifier`'s current weights."""
+    """Class probabilities of id sequences from an :class:`RNNClassifier`'s current weights; ``recurrence``
+    ``onnx`` runs the recurrent layers in ONNX Runtime, with int8 weights under ``quantize="int8"``."""
 
-    def __init__(self, model: RNNClassifier) -> None:
+    def __init__(self, model: RNNClassifier, recurrence: str = "numpy", quantize: Quantize = "none") -> None:
         self.cfg = model.cfg
         self.stack = RecurrentStack.of_directions(model.layers)
+        self.recurrence = ScanStack(self.stack, quantize) if recurrence == "onnx" else self.stack
         self.embeddings = _array(model.embedding.weight)  # (V,E)
         self.head_t, self.head_b = _array(model.head.weight).T, _array(model.head.bias)
         attention = model.attention
@@ -47,7 +66,7 @@ class NumpyClassifier:
     def _predict_proba(self, sequences: list[list[int]]) -> np.ndarray:
         lengths = np.array([len(s) for s in sequences])
         rows = self.memo.rows([i for s in sequences for i in s])  # first: it may grow the table
-        states = self.stack.states(self.memo.table, rows, lengths)  # (N,D)
+        states = self.recurrence.states(self.memo.table, rows, lengths)  # (N,D)
         logits = self._pool(states, lengths) @ self.head_t + self.head_b  # (B,1) or (B,C)
         if logits.shape[1] == 1:
             positive = 1.0 / (1.0 + np.exp(-logits[:, 0]))

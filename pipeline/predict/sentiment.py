@@ -3,7 +3,8 @@
 The model directory holds everything needed: weights, the typed config, the
 vocabulary (with its normalisation) and the class labels. Texts go through
 the project tokenizer, then the same encoding and truncation as training,
-in length-sorted batches, run in numpy by default (``engine="torch"``: the torch forward pass).
+in length-sorted batches, run in numpy by default (``engine="torch"``: the torch forward pass;
+``quantize="int8"``: int8 recurrent weights in ONNX Runtime).
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from pathlib import Path
 import numpy as np
 
 from pipeline.data.tokenizer import LANGUAGE, tokenize_many
-from pipeline.errors import ConfigError
 from pipeline.model_dir import model_language, read_config
 from pipeline.models.classifier import (
     MAX_BATCH_TOKENS,
@@ -23,7 +23,8 @@ from pipeline.models.classifier import (
     load_classifier,
     predict_proba,
 )
-from pipeline.models.numpy_classifier import CLASSIFIER_ENGINES, ClassifierEngine, NumpyClassifier
+from pipeline.models.numpy_classifier import ClassifierEngine, NumpyClassifier, choose_classifier_engine
+from pipeline.models.onnx_encoder import Quantize
 
 BATCH_SIZE = 128  # reviews per forward pass when the model's config names none
 
@@ -41,22 +42,23 @@ class SentimentPredictor:
     ``language`` the tokenizer of its training data."""
 
     def __init__(self, model: RNNClassifier, assets: ClassifierAssets, target: str = "label",
-                 batch_size: int = BATCH_SIZE, language: str = LANGUAGE, engine: ClassifierEngine = "torch") -> None:
-        if engine not in CLASSIFIER_ENGINES:
-            raise ConfigError("sentiment predictor", "engine", f"got {engine!r}; expected one of {', '.join(CLASSIFIER_ENGINES)}")
+                 batch_size: int = BATCH_SIZE, language: str = LANGUAGE, engine: ClassifierEngine = "torch",
+                 quantize: Quantize = "none") -> None:
+        chosen = choose_classifier_engine(engine, quantize, "sentiment predictor")
         self.model, self.assets, self.target, self.batch_size = model.eval(), assets, target, batch_size
         self.language = language
-        self.fast = None if engine == "torch" else NumpyClassifier(self.model)
+        self.fast = None if chosen == "torch" else NumpyClassifier(self.model, chosen, quantize)
 
     @classmethod
-    def load(cls, model_dir: str | Path, engine: ClassifierEngine = "auto") -> SentimentPredictor:
+    def load(cls, model_dir: str | Path, engine: ClassifierEngine = "auto", quantize: Quantize = "none") -> SentimentPredictor:
         """Rebuild the model from ``config.json``, ``vocab.json``, ``labels.json`` and the weights; ``engine``:
-        ``auto``/``numpy`` run inference in numpy (:mod:`pipeline.models.numpy_classifier`), ``torch`` in torch."""
+        ``auto``/``numpy`` run inference in numpy (:mod:`pipeline.models.numpy_classifier`), ``onnx`` its
+        recurrence in ONNX Runtime, ``torch`` all of it in torch; ``quantize="int8"``: int8 recurrent weights."""
         model_dir = Path(model_dir)
         config = read_config(model_dir)
         model, assets = load_classifier(model_dir)
         return cls(model, assets, config.get("target", "label"), config.get("eval_batch_size", BATCH_SIZE),
-                   model_language(model_dir), engine)
+                   model_language(model_dir), engine, quantize)
 
     @property
     def labels(self) -> list[str]:

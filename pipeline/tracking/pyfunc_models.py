@@ -18,7 +18,8 @@ Both take raw texts: a list of strings, or a DataFrame with one (e.g. ``text``) 
 ``predict`` holds every call to :class:`Limits` (at most ``max_texts`` texts
 of at most ``max_text_chars`` characters, each a string, at least one): the
 model config logged with each version carries the defaults, and
-``mlflow.pyfunc.load_model(uri, model_config={...})`` changes them. A REST
+``mlflow.pyfunc.load_model(uri, model_config={...})`` changes them (and
+``engine``/``quantize``, as the spaCy components take them: ``{"quantize": "int8"}``). A REST
 server built by :func:`serving_app` (``w2vp mlflow serve``) checks the JSON
 request itself first (:class:`PayloadGuard`), because MLflow's scoring
 server turns numbers, ``null`` and nested lists into strings before the
@@ -194,7 +195,9 @@ class SentimentModel(mlflow.pyfunc.PythonModel):
     def load_context(self, context: mlflow.pyfunc.PythonModelContext) -> None:
         from pipeline.predict.sentiment import SentimentPredictor
 
-        self.predictor = SentimentPredictor.load(context.artifacts[MODEL_DIR_ARTIFACT])
+        config = context.model_config or {}
+        self.predictor = SentimentPredictor.load(context.artifacts[MODEL_DIR_ARTIFACT], engine=config.get("engine", "auto"),
+                                                 quantize=config.get("quantize", "none"))
         self.limits = Limits.from_config(context.model_config)
 
     def predict(self, context, model_input: pd.DataFrame, params=None) -> pd.DataFrame:
