@@ -164,5 +164,10 @@ def test_a_tagger_trained_on_fasttext_vectors_saves_loads_and_tags_unseen_words_
     onnx = NerPredictor.load(result.model_dir, engine="onnx").predict_scored(sentences)
     assert [tags for tags, _ in onnx] == [tags for tags, _ in scored]
     np.testing.assert_allclose(sum((p for _, p in onnx), []), sum((p for _, p in scored), []), rtol=1e-4)
+    batch = encode_batch(sentences, loaded.assets, docs=[0, 1])
+    with torch.inference_mode():
+        emissions = loaded.model.emissions(batch)[batch.mask].numpy()  # the numpy engine places n-gram vectors too
+    numpy_scores, _ = NerPredictor.load(result.model_dir, engine="numpy").fast.scores(sentences, [0, 1])
+    np.testing.assert_allclose(numpy_scores, emissions, rtol=1e-4, atol=1e-5)
     Subwords.remove(result.model_dir)  # the same weights with <unk> for the unseen words score them otherwise
     assert NerPredictor.load(result.model_dir, engine="torch").predict_scored(sentences) != scored

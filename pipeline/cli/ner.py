@@ -102,7 +102,7 @@ def predict(
     output_format: Annotated[OutputFormat, typer.Option("--output-format", "-f", help="CoNLL or JSON lines.")] = OutputFormat.json,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Output file [stdout].")] = None,
     scheme: Annotated[Scheme, typer.Option(help="Tag scheme of a CoNLL input's tag column; auto detects it.")] = Scheme.auto,
-    engine: Annotated[Engine, typer.Option(help="What runs the encoder: auto is numpy for batches, ONNX Runtime for one sentence.")] = Engine.auto,
+    engine: Annotated[Engine, typer.Option(help="What runs the encoder: auto is numpy (ONNX Runtime with int8).")] = Engine.auto,
     quantize: Annotated[Quantize, typer.Option(help="int8: the LSTM's weights as int8 (ONNX Runtime).")] = Quantize.none,
 ) -> None:
     """Tag texts or CoNLL sentences; predicted tags are IOB2."""

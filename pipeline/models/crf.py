@@ -101,17 +101,16 @@ def viterbi_arrays(start: np.ndarray, transitions: np.ndarray, end: np.ndarray, 
     into = np.ascontiguousarray(transitions.T)[None]  # (1,K,K): to ← from, so each max runs along the last axis
     order = np.argsort(-lengths, kind="stable")
     by_length = lengths[order]
+    position = np.arange(int(by_length[0]))[:, None]  # (T,1)
+    active = (by_length[None, :] > position).sum(axis=1).tolist()
     starts = (np.cumsum(lengths) - lengths)[order]  # (B,) each sorted sentence's first token
-    active = (by_length[None, :] > np.arange(int(by_length[0]))[:, None]).sum(axis=1).tolist()
-    score = start + scores[starts]  # (B,K): best score of a path ending in each tag
-    batch, k = score.shape
-    flat = (np.arange(batch)[:, None] * k + np.arange(k)[None, :]) * k  # (B,K): index of [b, j, 0] in a flat (B,K,K)
+    emissions = scores[starts + np.minimum(position, by_length - 1)]  # (T,B,K) time-major; rows past their end unused
+    score = start + emissions[0]  # (B,K): best score of a path ending in each tag
     history = [None]  # per step t ≥ 1: (n,K) the best previous tag for each tag at t, running sentences only
     for t, n in enumerate(active[1:], start=1):
-        candidates = score[:n, None, :] + into + scores[starts[:n] + t, :, None]  # (n,K to,K from): torchcrf's sums
-        previous = candidates.argmax(axis=2)  # (n,K)
-        score[:n] = candidates.ravel()[flat[:n] + previous]  # the max, read not recomputed
-        history.append(previous)
+        candidates = score[:n, None, :] + into + emissions[t, :n, :, None]  # (n,K to,K from): torchcrf's sums
+        history.append(candidates.argmax(axis=2))  # (n,K)
+        score[:n] = candidates.max(axis=2)
     tag = (score + end).argmax(axis=1)  # (B,) last tag of each sentence
     path = np.empty(len(scores), dtype=np.int64)  # (N,) in input order
     for t in range(len(active) - 1, -1, -1):

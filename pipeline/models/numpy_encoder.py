@@ -2,8 +2,9 @@
 
 A token's features (word vector or n-gram vector, casing, characters)
 depend on its text alone, so its first-layer gate inputs are computed once
-per distinct token by the tagger's own torch modules and memoised
-(:class:`~pipeline.models.numpy_rnn.GateMemo`); the recurrence
+per distinct token and memoised (:class:`~pipeline.models.numpy_rnn.GateMemo`):
+in numpy for a character CNN or none (a torch call's fixed cost would be most of a
+single sentence's time), by the tagger's own torch modules for a character LSTM. The recurrence
 (:class:`~pipeline.models.numpy_rnn.RecurrentStack`), the document memory,
 the output layer and Viterbi run in numpy.
 """
@@ -17,7 +18,8 @@ import torch
 
 from pipeline.models.crf import viterbi_arrays
 from pipeline.models.numpy_rnn import GateMemo, RecurrentStack
-from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch
+from pipeline.models.onnx_encoder import supports
+from pipeline.models.tagger import Tagger, TaggerAssets, _char_matrix, encode_batch
 
 
 class NumpyEncoder:
@@ -34,13 +36,52 @@ class NumpyEncoder:
         crf = model.crf
         self.crf = None if crf is None else tuple(p.detach().numpy().copy() for p in
                                                  (crf.start_transitions, crf.transitions, crf.end_transitions))
+        self.in_numpy = supports(model)
+        self.word_table = model.words.weight.detach().numpy()  # (V,word_dim)
+        self.casing_table = None if model.casing is None else model.casing.weight.detach().numpy()  # (casings,casing_dim)
+        if model.char_enc is not None and self.in_numpy:
+            window = model.char_enc.window
+            self.char_table = model.char_emb.weight.detach().numpy()  # (chars,char_dim)
+            kernel = model.char_enc.kernel  # torch's windows are laid out (char_dim, k); numpy's here (k, char_dim)
+            weight = window.weight.detach().numpy()  # (char_size, char_dim·k)
+            self.char_w_t = weight.reshape(len(weight), -1, kernel).transpose(2, 1, 0).reshape(-1, len(weight)).copy()
+            self.char_b = window.bias.detach().numpy()
         self.memo = GateMemo(self.stack.directions * self.stack.width, self._gate_inputs)
 
     def _gate_inputs(self, tokens: list[str]) -> np.ndarray:
         """(M, D·G·H): the first layer's gate inputs of each token's features."""
+        if self.in_numpy:
+            return self.stack.gate_inputs(self._features(tokens))
         with torch.inference_mode():
             features = self.model._features(encode_batch([tokens], self.assets))[0].numpy()  # (M,in)
         return self.stack.gate_inputs(features)
+
+    def _features(self, tokens: list[str]) -> np.ndarray:
+        """(M,in) features of distinct tokens, as :meth:`Tagger._features` gives them: word (or n-gram) vector,
+        casing, character CNN."""
+        ids = [self.assets.token_ids(token) for token in tokens]
+        words = self.word_table[[i.word for i in ids]]  # (M,word_dim)
+        for row, i in enumerate(ids):
+            if i.subword is not None:  # fastText: a word outside the vocabulary gets its n-gram vector
+                words[row] = i.subword
+        parts = [words]
+        if self.casing_table is not None:
+            parts.append(self.casing_table[[i.casing for i in ids]])
+        if self.model.char_enc is not None:
+            parts.append(self._char_cnn(_char_matrix([i.chars for i in ids]).numpy()))
+        return np.concatenate(parts, axis=1)
+
+    def _char_cnn(self, chars: np.ndarray) -> np.ndarray:
+        """(M,C) character ids → (M,char_size): :class:`~pipeline.models.tagger.CharCNN`, max over real characters."""
+        kernel = self.model.char_enc.kernel
+        left, steps = (kernel - 1) // 2, chars.shape[1]
+        padded = np.zeros((len(chars), steps + kernel - 1), dtype=chars.dtype)  # id 0's row is zeros, as torch pads
+        padded[:, left : left + steps] = chars
+        embedded = self.char_table[padded]  # (M,C+k-1,char_dim)
+        windows = np.concatenate([embedded[:, j : j + steps] for j in range(kernel)], axis=2)  # (M,C,k·char_dim)
+        feats = windows @ self.char_w_t + self.char_b  # (M,C,char_size)
+        feats[chars == 0] = -np.inf
+        return feats.max(axis=1)
 
     def states(self, sentences: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray]:
         """Encoder states (N, D·H) of every real token, sentence by sentence, and the lengths (B,)."""
@@ -58,7 +99,20 @@ class NumpyEncoder:
 
     def decode(self, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None = None) -> list[list[int]]:
         """Best tag ids per non-empty sentence: Viterbi under the CRF, argmax under softmax."""
+        return self._best(*self.scores(sentences, docs))
+
+    def decode_scored(self, sentences: Sequence[Sequence[str]],
+                      docs: Sequence[int] | None = None) -> tuple[list[list[int]], list[list[float]]]:
+        """Best tag ids and each tag's probability (the CRF marginals, in torch, of the numpy emissions)."""
         scores, lengths = self.scores(sentences, docs)
+        best = self._best(scores, lengths)
+        mask = np.arange(int(lengths.max()))[None, :] < lengths[:, None]  # (B,T)
+        padded = np.zeros((*mask.shape, scores.shape[1]), dtype=np.float32)
+        padded[mask] = scores
+        with torch.inference_mode():
+            return best, self.model.probabilities(torch.from_numpy(padded), torch.from_numpy(mask), best)
+
+    def _best(self, scores: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
         if self.crf is None:
             return [row.tolist() for row in np.split(scores.argmax(axis=1), np.cumsum(lengths)[:-1])]
         return viterbi_arrays(*self.crf, scores, lengths)

@@ -141,6 +141,9 @@ class RecurrentStack:
         self.layers = layers
         self.width = layers[0].w_ih_t.shape[2]  # G·H of the first layer
         self.directions = layers[0].directions
+        first = layers[0]  # its input weights and biases, directions side by side: one product per batch of features
+        self.first_w = np.concatenate(list(first.w_ih_t), axis=1)  # (in, D·G·H)
+        self.first_b = np.concatenate(list(first.bias[:, 0]))  # (D·G·H,)
 
     @classmethod
     def of_module(cls, rnn: nn.RNNBase) -> RecurrentStack:
@@ -155,8 +158,7 @@ class RecurrentStack:
 
     def gate_inputs(self, features: np.ndarray) -> np.ndarray:
         """(M,in) features → (M, D·G·H): the first layer's input product, biases folded in, directions side by side."""
-        first = self.layers[0]
-        return np.concatenate(list(np.matmul(features, first.w_ih_t) + first.bias), axis=1)
+        return features @ self.first_w + self.first_b
 
     def states(self, table: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Top-layer states (N, D·H) of every real token in input order; token j's gate inputs are ``table[rows[j]]``."""

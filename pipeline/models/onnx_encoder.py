@@ -1,8 +1,8 @@
 """The tagger's inference encoder as one ONNX Runtime graph, in float or with int8 LSTM weights.
 
-``engine="auto"`` sends only single sentences to the graph: ONNX Runtime's
-recurrent kernels beat the others there, while on batches of several the
-numpy engine (:mod:`pipeline.models.numpy_encoder`) wins.
+It runs under ``engine="onnx"`` and ``quantize="int8"`` (which ``auto`` then
+chooses); in float ``auto`` is the numpy engine
+(:mod:`pipeline.models.numpy_encoder`), the faster on one sentence and on batches.
 
 The graph computes what :meth:`Tagger.emissions` computes before the document
 memory and the output layer: casing and character-CNN features beside the
@@ -54,10 +54,9 @@ def supports(model: Tagger) -> bool:
 
 
 def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str) -> Engine:
-    """What runs ``model``'s encoder: ``"torch"``, ``"onnx"`` (ONNX Runtime, every batch), ``"numpy"``
-    (:mod:`pipeline.models.numpy_encoder`, every batch) or ``"auto"``: ONNX Runtime for one sentence, numpy for
-    batches of several (each is the faster there). int8 runs every batch on ONNX Runtime; for a model the graph does
-    not cover, ``auto`` runs numpy on every batch. ``source`` is named in errors."""
+    """What runs ``model``'s encoder: ``"torch"``, ``"onnx"`` (ONNX Runtime) or ``"numpy"``
+    (:mod:`pipeline.models.numpy_encoder`); ``auto`` is numpy in float (the faster on one sentence and on
+    batches) and ONNX Runtime in int8. ``source`` is named in errors."""
     if engine not in ENGINES or quantize not in QUANTIZE:
         raise ConfigError(source, "engine/quantize", f"got {engine!r}/{quantize!r}; expected engine one of {ENGINES} "
                                                      f"and quantize one of {QUANTIZE}")
@@ -71,8 +70,9 @@ def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str
             raise ConfigError(source, "engine", f"the ONNX graph covers char_encoder cnn or none, this model has "
                                                 f"{model.cfg.char_encoder!r}: use engine 'numpy', 'torch' or 'auto', "
                                                 "and quantize 'none'")
-        return "numpy" if engine == "auto" else engine
-    return "onnx" if quantize == "int8" else engine
+    if quantize == "int8":
+        return "onnx"
+    return "numpy" if engine == "auto" else engine
 
 
 def _array(tensor: torch.Tensor) -> np.ndarray:

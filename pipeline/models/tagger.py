@@ -325,18 +325,16 @@ class Tagger(nn.Module):
         self.crf = constrained_crf(assets.tags, assets.scheme) if cfg.decoder == "crf" else None
         self.engine: Engine = "torch"  # set by use_engine
         self.onnx: OnnxEncoder | None = None  # set by use_engine; dropped by train(): it holds a copy of the weights
-        self.onnx_ragged = False  # whether batches with padding go to the ONNX session too
 
     def use_engine(self, engine: Engine = "auto", quantize: Quantize = "none", source: str = "model") -> Engine:
         """Choose what runs the encoder at inference (see :func:`choose_engine`, which returns the choice).
 
-        ``numpy`` and ``auto`` batches run in :class:`~pipeline.models.numpy_encoder.NumpyEncoder`, which
-        :class:`~pipeline.predict.ner.NerPredictor` holds; here ``auto`` sets the ONNX session for single sentences.
+        ``numpy`` runs in :class:`~pipeline.models.numpy_encoder.NumpyEncoder`, which
+        :class:`~pipeline.predict.ner.NerPredictor` holds; here ``onnx`` sets the ONNX Runtime session.
         """
         chosen = choose_engine(self, engine, quantize, source)
         self.engine = chosen
-        self.onnx = OnnxEncoder(self, quantize) if chosen in ("auto", "onnx") else None
-        self.onnx_ragged = chosen == "onnx"
+        self.onnx = OnnxEncoder(self, quantize) if chosen == "onnx" else None
         return chosen
 
     def train(self, mode: bool = True) -> Tagger:
@@ -363,7 +361,7 @@ class Tagger(nn.Module):
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Per-token tag scores (B,T,K)."""
-        if self.onnx is not None and not self.training and (self.onnx_ragged or batch.unpadded):
+        if self.onnx is not None and not self.training:
             h = self.onnx(batch)  # (B,T,H): features and encoder in one ONNX Runtime call
         else:
             h = self._encode(self.dropout(self._features(batch)), batch.lengths, batch.unpadded)  # (B,T,H)
@@ -411,10 +409,15 @@ class Tagger(nn.Module):
 
     def decode_scored(self, batch: Batch) -> tuple[list[list[int]], list[list[float]]]:
         """Best tag ids and, per token, the probability of that tag (CRF marginal, or softmax)."""
-        scores, mask = self.emissions(batch), batch.mask
-        probs = marginals(self.crf, scores, mask) if self.crf is not None else scores.softmax(dim=2)  # (B,T,K)
+        scores = self.emissions(batch)
         best = self._best(scores, batch)
-        return best, [probs[i, torch.arange(len(row)), row].tolist() for i, row in enumerate(best)]
+        return best, self.probabilities(scores, batch.mask, best)
+
+    def probabilities(self, scores: torch.Tensor, mask: torch.Tensor, best: list[list[int]]) -> list[list[float]]:
+        """Per token, the probability of its tag in ``best`` under the emissions ``scores`` (B,T,K): the CRF marginal,
+        or the softmax."""
+        probs = marginals(self.crf, scores, mask) if self.crf is not None else scores.softmax(dim=2)  # (B,T,K)
+        return [probs[i, torch.arange(len(row)), row].tolist() for i, row in enumerate(best)]
 
     def _best(self, scores: torch.Tensor, batch: Batch) -> list[list[int]]:
         if self.crf is not None:

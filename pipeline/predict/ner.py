@@ -1,7 +1,6 @@
 """Tag tokens or raw text with a trained NER model: ``NerPredictor.load(model_dir)``.
 
-Sentences are tagged in length-sorted batches, by default in numpy (batches) and ONNX Runtime
-(single sentences) where the model allows (float, or int8 with ``quantize="int8"``);
+Sentences are tagged in length-sorted batches, by default in numpy (ONNX Runtime with ``quantize="int8"``);
 predictions come back in the original order as IOB2 tags (whatever scheme the
 model was trained on) or, for raw text, as entities with character offsets.
 """
@@ -64,7 +63,7 @@ class NerPredictor:
     def __init__(self, model: Tagger, assets: TaggerAssets, batch_size: int = BATCH_SIZE,
                  language: str = LANGUAGE) -> None:
         self.model, self.assets, self.batch_size, self.language = model, assets, batch_size, language
-        self.fast = NumpyEncoder(model, assets) if model.engine in ("auto", "numpy") else None
+        self.fast = NumpyEncoder(model, assets) if model.engine == "numpy" else None
 
     @classmethod
     def load(cls, model_dir: str | Path, batch_size: int = BATCH_SIZE, engine: Engine = "auto",
@@ -105,8 +104,8 @@ class NerPredictor:
              docs: Sequence[int] | None) -> list[tuple[list[int], list[float]]]:
         """Model-scheme tag ids (and probabilities when ``scored``) per sentence.
 
-        Batches are length-sorted, or whole documents for a ``doc_context`` model. The numpy engine decodes
-        where the model's engine allows (tag probabilities need the CRF marginals of the torch path).
+        Batches are length-sorted, or whole documents for a ``doc_context`` model. Under the numpy engine tag
+        probabilities are the CRF marginals (torch) of its emissions.
         """
         _check_sentences(sentences)
         if docs is not None and len(docs) != len(sentences):
@@ -126,8 +125,9 @@ class NerPredictor:
             for batch in order:
                 ids = [nonempty[k] for k in batch]
                 tokens, batch_docs = [sentences[i] for i in ids], [sentence_docs[k] for k in batch] if pooled else None
-                if self.fast is not None and not scored and (len(ids) > 1 or self.model.onnx is None):
-                    decoded, probs = self.fast.decode(tokens, batch_docs), None
+                if self.fast is not None:
+                    decoded, probs = (self.fast.decode_scored(tokens, batch_docs) if scored
+                                      else (self.fast.decode(tokens, batch_docs), None))
                 else:
                     encoded = encode_batch(tokens, self.assets, docs=batch_docs)
                     decoded, probs = self.model.decode_scored(encoded) if scored else (self.model.decode(encoded), None)

@@ -21,10 +21,9 @@ model together, sorted by length in batches of ``batch_size`` segments (a
 word's states over its Doc).
 
 ``engine`` and ``quantize`` choose what runs the encoder: ``auto`` (the
-default) is numpy for batches of several segments and ONNX Runtime for one
-(:mod:`pipeline.models.numpy_encoder`), ``quantize = "int8"`` ONNX Runtime's
-int8 LSTM weights; ``numpy`` and ``onnx`` run every batch, ``torch`` is the
-training code's own forward pass.
+default) is numpy (:mod:`pipeline.models.numpy_encoder`), or ONNX Runtime with
+``quantize = "int8"`` (int8 LSTM weights); ``onnx`` is ONNX Runtime in float,
+``torch`` the training code's own forward pass.
 
 With ``overwrite_ents = false`` entities already on the Doc (from an
 ``entity_ruler``, say) win: predicted ones that overlap them are dropped,
