@@ -4,8 +4,8 @@ Plain text (the sentences' tokens joined by spaces; the reviews' raw text)
 runs through ``nlp.pipe`` (batch 256, one thread) under ``cProfile``, and
 each step's cumulative seconds are read from the profile: spaCy's tokenizer,
 the component's own work on the Docs (token texts, segments, spans), the
-token-id lookup and batch encoding, the encoder, Viterbi, and writing the
-annotations. The profiler's cost per Python call inflates the Python-heavy
+memo of gate inputs (with the features of tokens it has not seen), the
+recurrence, Viterbi, and writing the annotations. The profiler's cost per Python call inflates the Python-heavy
 steps, so the shares are a map of where to look, not a stopwatch; the
 unprofiled words/s and docs/s are reported beside them. Writes
 ``benchmarks/results/inference_profile.json``.
@@ -32,32 +32,39 @@ from pipeline import paths
 from pipeline.atomic import write_json
 from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
-from pipeline.models.classifier import ClassifierAssets, RNNClassifier, collate
-from pipeline.models.crf import viterbi
-from pipeline.models.tagger import Tagger, encode_batch
+from pipeline.models.classifier import ClassifierAssets
+from pipeline.models.crf import viterbi_arrays
+from pipeline.models.numpy_classifier import NumpyClassifier
+from pipeline.models.numpy_encoder import NumpyEncoder
+from pipeline.models.numpy_rnn import GateMemo, RecurrentStack
 from pipeline.predict.ner import NerPredictor
+from pipeline.spacy_components.base import token_texts
 from pipeline.spacy_components.ner import W2VEntityRecognizer, segments
 from pipeline.spacy_components.textcat import W2VTextCategorizer
 
 RESULTS = ROOT / "benchmarks" / "results" / "inference_profile.json"
 BATCH = 256
-# step name → the function whose cumulative time is the step's
+# step name → the function whose cumulative time is the step's (the default engines: numpy)
 NER_STEPS = {
     "spaCy tokenizer": Language.make_doc,
     "component predict (all below)": W2VEntityRecognizer.predict,
+    "  token texts": token_texts,
     "  segments": segments,
-    "  token ids, characters, padding (encode_batch)": encode_batch,
-    "  encoder: embeddings, char CNN, BiLSTM, memory (emissions)": Tagger.emissions,
-    "  Viterbi": viterbi,
+    "  memo lookup, new tokens' features (GateMemo.rows)": GateMemo.rows,
+    "  BiLSTM (RecurrentStack.states)": RecurrentStack.states,
+    "  document memory": NumpyEncoder._memory,
+    "  Viterbi": viterbi_arrays,
     "  spans from tags": NerPredictor._spans,
     "set_annotations (doc.ents)": W2VEntityRecognizer.set_annotations,
 }
 TEXTCAT_STEPS = {
     "spaCy tokenizer": Language.make_doc,
     "component predict (all below)": W2VTextCategorizer.predict,
+    "  token texts": token_texts,
     "  token ids (vocabulary lookup)": ClassifierAssets.encode,
-    "  padding (collate)": collate,
-    "  encoder and head (forward)": RNNClassifier.forward,
+    "  memo lookup, new words' gate inputs (GateMemo.rows)": GateMemo.rows,
+    "  BiGRU (RecurrentStack.states)": RecurrentStack.states,
+    "  pooling": NumpyClassifier._pool,
     "set_annotations (doc.cats)": W2VTextCategorizer.set_annotations,
 }
 
