@@ -16,6 +16,7 @@ from pipeline.config import build_section, load_section
 from pipeline.errors import MissingDataError
 
 ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared" / "data"  # the real data (../shared/data/README.md)
 FULL_PROFILE = ROOT / "configs" / "profiles" / "full.yaml"  # the full profile: the models the README reports
 THREAD_ENV = {name: "1" for name in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "OPENBLAS_NUM_THREADS")}
 

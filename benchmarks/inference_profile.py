@@ -23,9 +23,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import torch
-from common import ROOT, load_avg, require, spread
+from common import ROOT, SHARED, load_avg, require, spread
 from spacy.language import Language
-from spacy_speed import SHARED, project_pipeline
+from spacy_speed import project_pipeline
 from threadpoolctl import threadpool_limits
 
 from pipeline import paths

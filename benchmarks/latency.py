@@ -25,8 +25,8 @@ from pathlib import Path
 import numpy as np
 import spacy
 import torch
-from common import ROOT, load_avg, require, spread
-from spacy_speed import SHARED, project_pipeline
+from common import ROOT, SHARED, load_avg, require, spread
+from spacy_speed import project_pipeline
 from threadpoolctl import threadpool_limits
 
 from pipeline import paths

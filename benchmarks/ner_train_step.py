@@ -18,8 +18,7 @@ import time
 from pathlib import Path
 
 import torch
-from common import ROOT, load_avg, require
-from spacy_speed import SHARED
+from common import ROOT, SHARED, load_avg, require
 
 from pipeline.atomic import write_json
 from pipeline.data.batching import bucket_batches

@@ -61,7 +61,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from unittest import mock
 
-from common import FULL_PROFILE, ROOT, THREAD_ENV, load_avg, ner_full_config, require
+from common import FULL_PROFILE, ROOT, SHARED, THREAD_ENV, load_avg, ner_full_config, require
 
 from pipeline.atomic import write_json
 from pipeline.config import Word2VecConfig, load_section
@@ -73,7 +73,6 @@ from pipeline.data.jsonl import write_jsonl
 from pipeline.errors import DataError, PipelineError
 
 RESULTS = ROOT / "benchmarks" / "results" / "scaling.json"
-SHARED = ROOT.parent / "shared" / "data"
 FULL_CORPUS = ROOT.parent / "fullrun" / "outputs" / "prepared" / "corpus.txt"
 SECTIONS = ("ddp", "spark", "w2v")
 HEADLINES = {"ddp": ["ddp2_vs_1_speedup"], "spark": ["spark2_vs_1_speedup", "nlp_pipe2_vs_1_speedup"],

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import spacy
 import torch
-from common import ROOT, load_avg, require
+from common import ROOT, SHARED, load_avg, require
 from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
@@ -54,7 +54,6 @@ from pipeline.data.conll import read_conll
 from pipeline.data.imdb import read_imdb
 
 RESULTS = ROOT / "benchmarks" / "results" / "spacy_speed.json"
-SHARED = ROOT.parent / "shared" / "data"
 WARMUP = 64  # documents run before timing: first-call allocations and lazy imports are not throughput
 Record = tuple[list[str], list[str]]
 

@@ -127,12 +127,12 @@ def test_unseen_words_get_their_ngram_vector_in_torch_and_onnx(fasttext):
     batch = encode_batch(sentences, assets)
     assert batch.words[0, 0] == UNK_ID and batch.words[0, 3] == UNK_ID and batch.words[1, 0] == UNK_ID
     with torch.inference_mode():
-        features = model._features(batch)
-        np.testing.assert_array_equal(features[0, 0, :8].numpy(), assets.subwords.vector("parisian"))
-        np.testing.assert_array_equal(features[1, 0, :8].numpy(), assets.subwords.vector("johnny"))
-        np.testing.assert_array_equal(features[0, 1, :8].numpy(), model.words.weight[assets.vocab.index["lives"]])
-        expected = model._encode(features, batch.lengths, batch.unpadded)
-        torch.testing.assert_close(OnnxEncoder(model)(batch), expected, rtol=1e-5, atol=1e-5)
+        features = model._features(batch)  # (N,in): tokens sentence after sentence
+        np.testing.assert_array_equal(features[0, :8].numpy(), assets.subwords.vector("parisian"))
+        np.testing.assert_array_equal(features[4, :8].numpy(), assets.subwords.vector("johnny"))
+        np.testing.assert_array_equal(features[1, :8].numpy(), model.words.weight[assets.vocab.index["lives"]])
+        expected = model._encode(features, batch)
+        torch.testing.assert_close(OnnxEncoder(model)(batch)[batch.mask], expected, rtol=1e-5, atol=1e-5)
     assert encode_batch([["lives", "in"]], assets).subword_at is None  # every word known: nothing to place
 
 

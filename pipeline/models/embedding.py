@@ -59,10 +59,11 @@ class SplitEmbedding(nn.Module):
         """The whole (rows, dim) table, for inspection."""
         return torch.cat([self.trained.weight, self.fixed])
 
-    def forward(self, ids: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
-        # ids (B,T), mask (B,T) True on real tokens → (B,T,dim)
+    def forward(self, ids: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        # ids (...), mask (...) True on real tokens, or None when every id is one → (...,dim)
         if self.training and self.word_dropout > 0.0:
-            ids = ids.masked_fill((torch.rand(ids.shape) < self.word_dropout) & mask, UNK_ID)
+            dropped = torch.rand(ids.shape) < self.word_dropout
+            ids = ids.masked_fill(dropped if mask is None else dropped & mask, UNK_ID)
         if self.fixed.shape[0] == 0:  # every word is a training word
             return self.trained(ids)
         in_fixed = ids >= self.trainable_rows

@@ -53,7 +53,7 @@ class NumpyEncoder:
         if self.in_numpy:
             return self.stack.gate_inputs(self._features(tokens))
         with torch.inference_mode():
-            features = self.model._features(encode_batch([tokens], self.assets))[0].numpy()  # (M,in)
+            features = self.model._features(encode_batch([tokens], self.assets)).numpy()  # (M,in)
         return self.stack.gate_inputs(features)
 
     def _features(self, tokens: list[str]) -> np.ndarray:

@@ -199,7 +199,9 @@ class OnnxEncoder:
             rows[mask] = batch.char_rows.numpy()
             reverse = reversal_index(batch.lengths, shape[1]).numpy()[:, :, None]
             keep = mask[:, :, None].astype(np.float32)
-        words = batch.place_subwords(torch.from_numpy(self.word_table[batch.words.numpy()])).numpy()
+        words = self.word_table[batch.words.numpy()]  # (B,T,word_dim), a copy
+        if batch.subword_at is not None:  # n-gram vectors at their tokens' flat positions
+            words.reshape(-1, words.shape[2])[batch.positions[batch.subword_at].numpy()] = batch.subword_vectors.numpy()
         feeds = {"word_features": words, "casing": batch.casing.numpy(), "chars": batch.chars.numpy(),
                  "rows": rows, "reverse": reverse, "keep": keep}
         return torch.from_numpy(self.session.run(None, {k: v for k, v in feeds.items() if k in self.inputs})[0])

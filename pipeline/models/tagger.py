@@ -3,14 +3,18 @@
 Shapes: ``B`` sentences in a batch, ``T`` tokens in the longest one, ``C``
 characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens, ``U`` distinct ones.
 
-    words (B,T) ─ word embedding [+ n-grams] ──┐ (B,T,word_dim)
-    casing (B,T) ─ casing embedding ───────────┤ (B,T,casing_dim)     [casing on]
-    chars (U,C) ─ char CNN or BiLSTM → scatter ─┤ (B,T,char_out)       [char_encoder ≠ none]
+    words (B,T) ─ word embedding [+ n-grams] ──┐ (N,word_dim)
+    casing (B,T) ─ casing embedding ───────────┤ (N,casing_dim)     [casing on]
+    chars (U,C) ─ char CNN or BiLSTM → gather ──┤ (N,char_out)       [char_encoder ≠ none]
                                                 ▼ concat, dropout
-                      packed LSTM / GRU / RNN (bidirectional, layers) → h (B,T,H = hidden·dirs)
-                                                ▼ [doc_context] concat the mean h of the word in its document → (B,T,2H)
+                      packed LSTM / GRU / RNN (bidirectional, layers) → h (N,H = hidden·dirs)
+                                                ▼ [doc_context] concat the mean h of the word in its document → (N,2H)
                                                 ▼ dropout, linear
-                                        emissions (B,T,K) → CRF / softmax
+                                  token emissions (N,K) → padded (B,T,K) → CRF / softmax
+
+Everything but the CRF works on the real tokens only: features go straight
+into the packed sequence's time-major order and come back out of it, so
+dropout, the document memory and the output layer never touch padding.
 
 With fastText vectors a word outside the vocabulary gets its n-gram vector
 (:mod:`pipeline.embeddings.subwords`) instead of the ``<unk>`` row.
@@ -34,7 +38,7 @@ import numpy as np
 import torch
 from pydantic import Field
 from torch import nn
-from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 
 from pipeline.atomic import write_json
 from pipeline.config import Section, build_section
@@ -44,6 +48,7 @@ from pipeline.embeddings.vocab import CACHE_SIZE, UNK_ID, Vocab
 from pipeline.errors import DataError
 from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
 from pipeline.models.crf import constrained_crf, crf_nll, marginals, viterbi
+from pipeline.models.dropout import Dropout
 from pipeline.models.embedding import SplitEmbedding, initial_table
 from pipeline.models.onnx_encoder import Engine, OnnxEncoder, Quantize, choose_engine
 
@@ -174,14 +179,14 @@ class Batch:
     lengths: torch.Tensor  # (B,) long, on CPU (pack_padded_sequence wants it there); every length ≥ 1
     tags: torch.Tensor | None  # (B,T) long
     groups: torch.Tensor | None = None  # (N,) long: each real token's (document, lowercased word) group, with docs
-    subword_at: torch.Tensor | None = None  # (M,) long: flat (B·T) positions of the words with an n-gram vector
+    subword_at: torch.Tensor | None = None  # (M,) long: token (N) positions of the words with an n-gram vector
     subword_vectors: torch.Tensor | None = None  # (M,word_dim): their vectors, in place of the <unk> row
 
     def place_subwords(self, words: torch.Tensor) -> torch.Tensor:
-        """(B,T,word_dim) word features with the n-gram vectors of words outside the vocabulary in place."""
+        """(N,word_dim) word features with the n-gram vectors of words outside the vocabulary in place."""
         if self.subword_at is None:
             return words
-        return words.flatten(0, 1).index_copy(0, self.subword_at, self.subword_vectors).view_as(words)
+        return words.index_copy(0, self.subword_at, self.subword_vectors)
 
     @cached_property
     def unpadded(self) -> bool:
@@ -192,6 +197,27 @@ class Batch:
     def mask(self) -> torch.Tensor:
         """(B,T) bool: True on real tokens (built once per batch: the model reads it several times)."""
         return torch.arange(self.words.shape[1])[None, :] < self.lengths[:, None]
+
+    @cached_property
+    def positions(self) -> torch.Tensor:
+        """(N,) long: each real token's flat (B·T) position, in ``mask`` order."""
+        return self.mask.flatten().nonzero().squeeze(1)
+
+    @cached_property
+    def packing(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        """What packs the (N,·) tokens without padding: the token order of a time-major
+        :class:`~torch.nn.utils.rnn.PackedSequence` (longest sentence first at each step), its batch sizes, and its
+        sorted and unsorted sentence indices."""
+        lengths = self.lengths.numpy()
+        order = np.argsort(-lengths, kind="stable")  # sentences, longest first
+        starts = (np.cumsum(lengths) - lengths)[order]  # (B,) each sorted sentence's first token
+        steps = np.arange(int(lengths.max()))[:, None]  # (T,1)
+        running = steps < lengths[order][None, :]  # (T,B): a prefix of each row, as the lengths are sorted
+        tokens = (starts[None, :] + steps)[running]  # (N,) time-major, as the packed data is laid out
+        unsorted = np.empty_like(order)
+        unsorted[order] = np.arange(len(order))
+        return (torch.from_numpy(tokens), torch.from_numpy(running.sum(axis=1)), torch.from_numpy(order),
+                torch.from_numpy(unsorted))
 
 
 def _scatter(mask: np.ndarray, values: Sequence[int]) -> torch.Tensor:
@@ -242,16 +268,16 @@ def encode_batch(sentences: Sequence[Sequence[str]], assets: TaggerAssets,
         lengths=torch.tensor(lengths),
         tags=tag_ids,
         groups=None if docs is None else _word_groups(sentences, docs),
-        **_subwords(mask, ids),
+        **_subwords(ids),
     )
 
 
-def _subwords(mask: np.ndarray, ids: Sequence[TokenIds]) -> dict[str, torch.Tensor]:
+def _subwords(ids: Sequence[TokenIds]) -> dict[str, torch.Tensor]:
     """The :class:`Batch` fields placing n-gram vectors (none when no token of the batch has one)."""
     at = [n for n, i in enumerate(ids) if i.subword is not None]
     if not at:
         return {}
-    return {"subword_at": torch.from_numpy(np.flatnonzero(mask)[at]),
+    return {"subword_at": torch.tensor(at),
             "subword_vectors": torch.from_numpy(np.stack([ids[n].subword for n in at]))}
 
 
@@ -315,7 +341,7 @@ class Tagger(nn.Module):
             self.char_emb = nn.Embedding(len(assets.chars), cfg.char_dim, padding_idx=0)
             self.char_enc = CharCNN(cfg) if cfg.char_encoder == "cnn" else CharLSTM(cfg)
             in_dim += self.char_enc.out_dim
-        self.dropout = nn.Dropout(cfg.dropout)
+        self.dropout = Dropout(cfg.dropout)
         self.rnn = _RNNS[cfg.encoder](
             in_dim, cfg.hidden_size, num_layers=cfg.layers, bidirectional=cfg.bidirectional,
             batch_first=True, dropout=cfg.dropout if cfg.layers > 1 else 0.0,
@@ -342,66 +368,65 @@ class Tagger(nn.Module):
             self.onnx, self.engine = None, "torch"  # the session's weights would go stale
         return super().train(mode)
 
-    def _char_features(self, batch: Batch, mask: torch.Tensor) -> torch.Tensor:
-        # chars (U,C) of the distinct tokens → (U,char_out) → (N,char_out) → (B,T,char_out)
-        feats = self.char_enc(self.char_emb(batch.chars), batch.chars != 0)[batch.char_rows]
-        out = feats.new_zeros((*mask.shape, feats.shape[1]))
-        out[mask] = feats
-        return out
-
     def _features(self, batch: Batch) -> torch.Tensor:
-        """Token features (B,T,in): word vector, casing and characters, concatenated."""
+        """Token features (N,in): word vector, casing and characters, concatenated."""
         mask = batch.mask
-        parts = [batch.place_subwords(self.words(batch.words, mask))]  # (B,T,word_dim)
+        parts = [batch.place_subwords(self.words(batch.words[mask]))]  # (N,word_dim)
         if self.casing is not None:
-            parts.append(self.casing(batch.casing))  # (B,T,casing_dim)
+            parts.append(self.casing(batch.casing[mask]))  # (N,casing_dim)
         if self.char_enc is not None:
-            parts.append(self._char_features(batch, mask))  # (B,T,char_out)
-        return torch.cat(parts, dim=2)
+            chars = self.char_enc(self.char_emb(batch.chars), batch.chars != 0)  # (U,char_out), distinct tokens
+            parts.append(chars[batch.char_rows])  # (N,char_out)
+        return torch.cat(parts, dim=1)
+
+    def token_emissions(self, batch: Batch) -> torch.Tensor:
+        """Tag scores (N,K) of the real tokens, sentence after sentence."""
+        if self.onnx is not None and not self.training:
+            h = self.onnx(batch)[batch.mask]  # (N,H): features and encoder in one ONNX Runtime call
+        else:
+            h = self._encode(self.dropout(self._features(batch)), batch)  # (N,H)
+        if self.cfg.doc_context:
+            h = torch.cat([h, self._document_memory(h, batch)], dim=1)  # (N,2H)
+        return self.out(self.dropout(h))  # (N,K)
 
     def emissions(self, batch: Batch) -> torch.Tensor:
-        """Per-token tag scores (B,T,K)."""
-        if self.onnx is not None and not self.training:
-            h = self.onnx(batch)  # (B,T,H): features and encoder in one ONNX Runtime call
-        else:
-            h = self._encode(self.dropout(self._features(batch)), batch.lengths, batch.unpadded)  # (B,T,H)
-        if self.cfg.doc_context:
-            h = torch.cat([h, self._document_memory(h, batch)], dim=2)  # (B,T,2H)
-        return self.out(self.dropout(h))  # (B,T,K)
+        """Per-token tag scores (B,T,K), zero on padding."""
+        scores = self.token_emissions(batch)  # (N,K)
+        rows, steps = batch.words.shape
+        return scores.new_zeros(rows * steps, scores.shape[1]).index_copy(0, batch.positions, scores).view(
+            rows, steps, -1)
 
-    def _encode(self, x: torch.Tensor, lengths: torch.Tensor, unpadded: bool) -> torch.Tensor:
-        """(B,T,in) → (B,T,H) encoder states, zero on padding.
+    def _encode(self, x: torch.Tensor, batch: Batch) -> torch.Tensor:
+        """(N,in) token features → (N,H) encoder states.
 
-        At inference a batch without padding (one sentence) skips packing,
-        which costs more than the encoder on a short sentence; training always
-        packs, so its arithmetic is the same whatever the batch.
+        The tokens enter the recurrent layer as a packed sequence built from
+        their own rows (:attr:`Batch.packing`), never padded. At inference a
+        batch without padding (one sentence) runs unpacked, which costs less
+        on a short sentence; training always packs, so its arithmetic is the
+        same whatever the batch.
         """
-        if not self.training and unpadded:
-            return self.rnn(x)[0]
-        packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
-        return pad_packed_sequence(self.rnn(packed)[0], batch_first=True, total_length=x.shape[1])[0]
+        if not self.training and batch.unpadded:
+            return self.rnn(x.view(*batch.words.shape, -1))[0].flatten(0, 1)
+        tokens, sizes, order, unsorted = batch.packing
+        states = self.rnn(PackedSequence(x[tokens], sizes, order, unsorted))[0].data  # (N,H), packed order
+        return states.new_empty(states.shape).index_copy(0, tokens, states)
 
     def _document_memory(self, h: torch.Tensor, batch: Batch) -> torch.Tensor:
-        """(B,T,H): for each real token, the mean encoder state over its group (same word, same document)."""
+        """(N,H): for each real token, the mean encoder state over its group (same word, same document)."""
         if batch.groups is None:
             raise ValueError("a doc_context tagger needs encode_batch(..., docs=...): one document id per sentence")
         count = int(batch.groups.max()) + 1
         if count == len(batch.groups):  # every token its own group (a short sentence alone): the mean is the state itself
             return h
-        mask = batch.mask
-        states = h[mask]  # (N,H)
-        sums = states.new_zeros(count, states.shape[1]).index_add_(0, batch.groups, states)  # (G,H)
-        sizes = torch.bincount(batch.groups, minlength=count).to(states.dtype)  # (G,)
-        memory = h.new_zeros(h.shape)
-        memory[mask] = (sums / sizes[:, None])[batch.groups]
-        return memory
+        sums = h.new_zeros(count, h.shape[1]).index_add_(0, batch.groups, h)  # (G,H)
+        sizes = torch.bincount(batch.groups, minlength=count).to(h.dtype)  # (G,)
+        return (sums / sizes[:, None])[batch.groups]
 
     def loss(self, batch: Batch) -> torch.Tensor:
         """Mean negative log-likelihood per sentence (CRF) or per token (softmax)."""
-        scores, mask = self.emissions(batch), batch.mask
         if self.crf is not None:
-            return crf_nll(self.crf, scores, batch.tags, mask)
-        return nn.functional.cross_entropy(scores[mask], batch.tags[mask])
+            return crf_nll(self.crf, self.emissions(batch), batch.tags, batch.mask)
+        return nn.functional.cross_entropy(self.token_emissions(batch), batch.tags[batch.mask])
 
     def decode(self, batch: Batch) -> list[list[int]]:
         """Best tag ids per sentence: Viterbi under the CRF, per-token argmax under softmax."""
