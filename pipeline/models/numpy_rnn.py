@@ -13,7 +13,8 @@ prefix of the batch and only they are computed (what packing does in torch);
 a backward direction reads each sequence reversed within its length. Each
 step gathers its gate inputs and scatters its states by flat token index, so
 padding is never computed nor copied (a batch of mixed lengths costs what its
-real tokens cost). Used
+real tokens cost); a batch without padding gathers and scatters once for all
+steps, a fifth of one short sentence's recurrence. Used
 by :mod:`pipeline.models.numpy_encoder` (tagger) and
 :mod:`pipeline.models.numpy_classifier`.
 
@@ -99,6 +100,14 @@ class _Layer:
         out = np.empty((tokens * directions, self.hidden), dtype=np.float32)  # token j, direction d at row j·D + d
         h = np.zeros((directions, batch, self.hidden), dtype=np.float32)
         c = np.zeros_like(h) if self.kind is nn.LSTM else None
+        if active[-1] == batch:  # no row ends early (one sentence, say): one gather and one scatter for all steps
+            gates = inputs[picks[:, 0]]  # (T,D,B,G·H)
+            states = np.empty((len(active), directions, batch, self.hidden), dtype=np.float32)
+            for t in range(len(active)):
+                h, c = self.step(gates[t], h, c)
+                states[t] = h
+            out[picks[:, 1]] = states
+            return out.reshape(tokens, directions * self.hidden)
         for t, n in enumerate(active):  # rows past n have ended: their states are written already
             step = picks[t, :, :, :n]
             h, c = self.step(inputs[step[0]], h[:, :n], None if c is None else c[:, :n])
