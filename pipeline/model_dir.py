@@ -23,6 +23,7 @@ CONFIG = "config.json"
 VOCAB = "vocab.json"  # a model's word vocabulary (pipeline.embeddings.vocab.Vocab)
 LABELS = "labels.json"  # a classifier's classes, in output order
 TAGGER_ASSETS = "tagger_assets.json"  # a tagger's characters, tags and scheme
+LM_VOCAB = "lm_vocab.json"  # the vocabulary of a tagger's language model (TagLM), beside TAGGER_ASSETS
 VECTORS = "vectors.bin"  # word2vec binary format, in a vectors directory
 SUBWORDS = "subwords.npy"  # fastText's n-gram bucket table (float32), in a vectors or tagger directory
 SUBWORDS_CONFIG = "subwords.json"  # its n-gram lengths, beside SUBWORDS

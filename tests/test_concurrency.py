@@ -30,6 +30,7 @@ TINY = {  # params.yaml of the copy: seconds per stage instead of minutes
     "data": {"corpus": {"files": []}},  # word2vec on the training files alone
     "word2vec": {"vector_size": 16, "epochs": 2, "workers": 1},
     "ner": {"model": {"word_dim": 16, "hidden_size": 16}, "train": {"epochs": 2, "lr": 0.01}},
+    "pretrain_lm": {"model": {"word_dim": 16, "hidden_size": 8}, "train": {"epochs": 1}},  # train_ner depends on it
 }
 EXPERIMENTS = {"lstm-seed1": ["ner.train.seed=1"], "gru": ["ner.model.encoder=gru"]}
 

@@ -56,10 +56,15 @@ def supports(model: Tagger) -> bool:
 def choose_engine(model: Tagger, engine: Engine, quantize: Quantize, source: str) -> Engine:
     """What runs ``model``'s encoder: ``"torch"``, ``"onnx"`` (ONNX Runtime) or ``"numpy"``
     (:mod:`pipeline.models.numpy_encoder`); ``auto`` is numpy in float (the faster on one sentence and on
-    batches) and ONNX Runtime in int8. ``source`` is named in errors."""
+    batches) and ONNX Runtime in int8, torch for a tagger with a language model. ``source`` is named in errors."""
     if engine not in ENGINES or quantize not in QUANTIZE:
         raise ConfigError(source, "engine/quantize", f"got {engine!r}/{quantize!r}; expected engine one of {ENGINES} "
                                                      f"and quantize one of {QUANTIZE}")
+    if model.cfg.lm != "none":
+        if engine in ("numpy", "onnx") or quantize == "int8":
+            raise ConfigError(source, "engine", "a tagger with a language model (lm: "
+                                                f"{model.cfg.lm}) runs in torch: use engine 'torch' or 'auto', quantize 'none'")
+        return "torch"
     if engine in ("torch", "numpy") and quantize == "int8":
         raise ConfigError(source, "quantize", "int8 runs on ONNX Runtime: use engine 'onnx' or 'auto'")
     if quantize == "int8" and model.cfg.encoder != "lstm":

@@ -6,6 +6,7 @@ characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens, ``U`
     words (B,T) ─ word embedding [+ n-grams] ──┐ (N,word_dim)
     casing (B,T) ─ casing embedding ───────────┤ (N,casing_dim)     [casing on]
     chars (U,C) ─ char CNN or BiLSTM → gather ──┤ (N,char_out)       [char_encoder ≠ none]
+    lm words (B,T) ─ pretrained BiLM states ───┤ (N,2·lm_hidden)    [lm ≠ none: TagLM]
                                                 ▼ concat, dropout
                       packed LSTM / GRU / RNN (bidirectional, layers) → h (N,H = hidden·dirs)
                                                 ▼ [doc_context] concat the mean h of the word in its document → (N,2H)
@@ -15,6 +16,12 @@ characters in the longest (truncated) token, ``K`` tags, ``N`` real tokens, ``U`
 Everything but the CRF works on the real tokens only: features go straight
 into the packed sequence's time-major order and come back out of it, so
 dropout, the document memory and the output layer never touch padding.
+
+With ``lm: frozen | finetune`` the forward and backward states of the
+``pretrain_lm`` stage's language model (:mod:`pipeline.models.language_model`,
+its own vocabulary) join each token's features, as in TagLM (Peters et al.
+2017); the language model's weights and vocabulary are saved with the tagger's.
+Its states depend on the whole sentence, so such a tagger runs in torch only.
 
 With fastText vectors a word outside the vocabulary gets its n-gram vector
 (:mod:`pipeline.embeddings.subwords`) instead of the ``<unk>`` row.
@@ -46,10 +53,11 @@ from pipeline.data.tags import Scheme
 from pipeline.embeddings.subwords import Subwords
 from pipeline.embeddings.vocab import CACHE_SIZE, UNK_ID, Vocab
 from pipeline.errors import DataError
-from pipeline.model_dir import CONFIG, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
+from pipeline.model_dir import CONFIG, LM_VOCAB, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
 from pipeline.models.crf import constrained_crf, crf_nll, marginals, viterbi
 from pipeline.models.dropout import Dropout
 from pipeline.models.embedding import SplitEmbedding, initial_table
+from pipeline.models.language_model import BiLanguageModel, LMConfig
 from pipeline.models.onnx_encoder import Engine, OnnxEncoder, Quantize, choose_engine
 
 MAX_WORD_CHARS = 25  # longer tokens (URLs) are truncated for the char encoder: bounds the (U,C) padding
@@ -78,6 +86,8 @@ class TaggerConfig(Section):
     # Beside each token's encoder state, the mean state of every occurrence of its word in the document: a name
     # tagged from a clear context in one sentence informs the others (document memory, as in Akbik et al. 2019).
     doc_context: bool = False
+    # TagLM: the pretrained language model's states beside each token's features, kept as trained or fine-tuned
+    lm: Literal["none", "frozen", "finetune"] = "none"
 
 
 class TokenIds(NamedTuple):
@@ -87,6 +97,7 @@ class TokenIds(NamedTuple):
     casing: int
     chars: list[int]  # at least one id: a token's character encoding is never empty
     subword: np.ndarray | None = None  # (word_dim,) n-gram vector of a word outside the vocabulary (fastText vectors)
+    lm_word: int = 0  # its id in the language model's vocabulary (0 without one)
 
 
 @dataclass
@@ -99,6 +110,8 @@ class TaggerAssets:
     scheme: Scheme
     trainable_words: int  # vocab rows 0..n-1 are padding, unknown and the training words; the rest only have vectors
     subwords: Subwords | None = None  # fastText's n-gram table: vectors for words outside the vocabulary
+    lm_vocab: Vocab | None = None  # the language model's vocabulary (a tagger with ``lm`` ≠ none)
+    lm_config: dict | None = None  # the language model's architecture (LMConfig), to rebuild it before its weights load
 
     def __post_init__(self) -> None:
         self.char_index = {c: i for i, c in enumerate(self.chars)}
@@ -124,13 +137,17 @@ class TaggerAssets:
             subword = None
             if word == UNK_ID and self.subwords is not None:
                 subword = self.subwords.vector(self.vocab.normalize(token))
-            ids = self._token_cache[token] = TokenIds(word, casing(token), chars, subword)
+            lm_word = 0 if self.lm_vocab is None else self.lm_vocab.encode([token])[0]
+            ids = self._token_cache[token] = TokenIds(word, casing(token), chars, subword, lm_word)
         return ids
 
     def save(self, directory: Path) -> None:
         self.vocab.save(directory / VOCAB)
-        write_json(directory / TAGGER_ASSETS, {"chars": self.chars, "tags": self.tags, "scheme": self.scheme,
-                                             "trainable_words": self.trainable_words})
+        raw = {"chars": self.chars, "tags": self.tags, "scheme": self.scheme, "trainable_words": self.trainable_words}
+        if self.lm_vocab is not None:
+            self.lm_vocab.save(directory / LM_VOCAB)
+            raw["lm"] = self.lm_config
+        write_json(directory / TAGGER_ASSETS, raw)
         if self.subwords is not None:
             self.subwords.save(directory)
 
@@ -138,8 +155,12 @@ class TaggerAssets:
     def load(cls, directory: Path) -> TaggerAssets:
         require(directory, (VOCAB, TAGGER_ASSETS), "tagger model")
         raw = read_json(directory / TAGGER_ASSETS)
+        lm_vocab = None
+        if "lm" in raw:
+            require(directory, (LM_VOCAB,), "tagger model with a language model")
+            lm_vocab = Vocab.load(directory / LM_VOCAB)
         return cls(Vocab.load(directory / VOCAB), raw["chars"], raw["tags"], raw["scheme"], raw["trainable_words"],
-                   Subwords.load(directory))
+                   Subwords.load(directory), lm_vocab, raw.get("lm"))
 
 
 def char_alphabet(sentences: Sequence[Sequence[str]]) -> list[str]:
@@ -181,6 +202,7 @@ class Batch:
     groups: torch.Tensor | None = None  # (N,) long: each real token's (document, lowercased word) group, with docs
     subword_at: torch.Tensor | None = None  # (M,) long: token (N) positions of the words with an n-gram vector
     subword_vectors: torch.Tensor | None = None  # (M,word_dim): their vectors, in place of the <unk> row
+    lm_words: torch.Tensor | None = None  # (B,T) long: language-model vocabulary ids (a tagger with ``lm``)
 
     def place_subwords(self, words: torch.Tensor) -> torch.Tensor:
         """(N,word_dim) word features with the n-gram vectors of words outside the vocabulary in place."""
@@ -268,6 +290,7 @@ def encode_batch(sentences: Sequence[Sequence[str]], assets: TaggerAssets,
         lengths=torch.tensor(lengths),
         tags=tag_ids,
         groups=None if docs is None else _word_groups(sentences, docs),
+        lm_words=None if assets.lm_vocab is None else _scatter(mask, [i.lm_word for i in ids]),
         **_subwords(ids),
     )
 
@@ -325,6 +348,17 @@ class CharLSTM(nn.Module):
         return torch.cat([h[0], h[1]], dim=1)
 
 
+def _language_model(cfg: TaggerConfig, assets: TaggerAssets) -> BiLanguageModel | None:
+    """The (untrained) language model a tagger with ``lm`` ≠ none holds, shaped by the assets' LM config."""
+    if cfg.lm == "none":
+        return None
+    if assets.lm_vocab is None or assets.lm_config is None:
+        raise ValueError(f"lm: {cfg.lm} needs the language model's vocabulary and config in the tagger's assets")
+    vocab = assets.lm_vocab
+    model = BiLanguageModel(LMConfig.model_validate(assets.lm_config), len(vocab), vocab.trained or len(vocab))
+    return model.requires_grad_(cfg.lm == "finetune")
+
+
 class Tagger(nn.Module):
     """BiLSTM/BiGRU/BiRNN tagger with a CRF or softmax output layer."""
 
@@ -341,6 +375,8 @@ class Tagger(nn.Module):
             self.char_emb = nn.Embedding(len(assets.chars), cfg.char_dim, padding_idx=0)
             self.char_enc = CharCNN(cfg) if cfg.char_encoder == "cnn" else CharLSTM(cfg)
             in_dim += self.char_enc.out_dim
+        self.lm = _language_model(cfg, assets)
+        in_dim += 0 if self.lm is None else 2 * self.lm.cfg.hidden_size
         self.dropout = Dropout(cfg.dropout)
         self.rnn = _RNNS[cfg.encoder](
             in_dim, cfg.hidden_size, num_layers=cfg.layers, bidirectional=cfg.bidirectional,
@@ -366,7 +402,10 @@ class Tagger(nn.Module):
     def train(self, mode: bool = True) -> Tagger:
         if mode:
             self.onnx, self.engine = None, "torch"  # the session's weights would go stale
-        return super().train(mode)
+        super().train(mode)
+        if self.lm is not None and self.cfg.lm == "frozen":
+            self.lm.eval()  # a frozen language model gives its trained states: no dropout
+        return self
 
     def _features(self, batch: Batch) -> torch.Tensor:
         """Token features (N,in): word vector, casing and characters, concatenated."""
@@ -377,6 +416,11 @@ class Tagger(nn.Module):
         if self.char_enc is not None:
             chars = self.char_enc(self.char_emb(batch.chars), batch.chars != 0)  # (U,char_out), distinct tokens
             parts.append(chars[batch.char_rows])  # (N,char_out)
+        if self.lm is not None:
+            if batch.lm_words is None:
+                raise ValueError("a tagger with a language model needs batches from encode_batch with its assets")
+            with torch.set_grad_enabled(torch.is_grad_enabled() and self.cfg.lm == "finetune"):
+                parts.append(self.lm.states(batch.lm_words, batch.lengths)[mask])  # (N,2·lm_hidden)
         return torch.cat(parts, dim=1)
 
     def token_emissions(self, batch: Batch) -> torch.Tensor:

@@ -1,5 +1,7 @@
 """Stage ``train_ner``: train the NER tagger on the prepared CoNLL splits and the word2vec vectors.
 
+With ``ner.model.lm: frozen | finetune`` the tagger also reads the ``pretrain_lm`` stage's language model.
+
 Reads only the ``ner`` section of params.yaml. Outputs: ``outputs/ner/model``
 (the best epoch on dev entity F1: weights, config, vocabularies),
 ``outputs/ner/checkpoints`` (the last epoch, for ``--resume``) and per-epoch
@@ -35,7 +37,7 @@ def main() -> None:
         (train_records, train_docs), (dev_records, dev_docs) = (
             read_split_documents(paths.NER_SPLITS / f"{name}.jsonl") for name in ("train", "dev"))
         result = train(cfg, train_records, dev_records, paths.VECTORS, paths.NER_OUT, tracked.epochs,
-                       resume=args.resume, docs=(train_docs, dev_docs))
+                       resume=args.resume, docs=(train_docs, dev_docs), lm_dir=paths.LM_OUT / "model")
         write_data_info(result.model_dir, prepared_language())
         tracked.tracker.log_artifact(result.model_dir)
 

@@ -20,10 +20,11 @@ from pipeline.data.batching import Batches, bucket_batches, document_batches
 from pipeline.data.splits import Record
 from pipeline.data.tags import convert, split_tag
 from pipeline.embeddings import word2vec
-from pipeline.embeddings.vocab import build_vocab, embedding_matrix
+from pipeline.embeddings.vocab import Vocab, build_vocab, embedding_matrix
 from pipeline.errors import ConfigError
 from pipeline.evaluation.ner import entity_scores
 from pipeline.model_dir import read_config
+from pipeline.models.language_model import BiLanguageModel, load_language_model
 from pipeline.models.tagger import Batch, Tagger, TaggerAssets, TaggerConfig, char_alphabet, encode_batch
 from pipeline.predict.ner import NerPredictor
 from pipeline.training.config import TrainConfig
@@ -103,12 +104,14 @@ class NerTask:
         self.assets.save(directory)
 
 
-def build_model(cfg: NerConfig, train: list[Record], vectors_path: Path) -> tuple[Tagger, TaggerAssets]:
+def build_model(cfg: NerConfig, train: list[Record], vectors_path: Path,
+                lm_dir: Path | None = None) -> tuple[Tagger, TaggerAssets]:
     """Vocabularies from the training data (plus every word with a vector) and a seeded, initialised tagger;
     with fastText vectors, training words without a vector start at their n-gram vector.
 
     The vectors' own config (beside them) gives the normalisation; with
     ``embedding: random`` the vectors are not read, only their normalisation.
+    With ``model.lm`` ≠ none the tagger starts from the language model in ``lm_dir``.
     """
     normalisation = read_config(vectors_path.parent)
     kv = None if cfg.model.embedding == "random" else word2vec.load(vectors_path)
@@ -118,20 +121,36 @@ def build_model(cfg: NerConfig, train: list[Record], vectors_path: Path) -> tupl
                           f"is {cfg.model.word_dim} but the vectors have {kv.vector_size} dimensions")
     counts = Counter(t for tokens, _ in train for t in tokens)
     vocab = build_vocab(counts, kv, normalisation["lowercase"], normalisation["digits_to_zero"])
+    lm = _pretrained_lm(cfg, lm_dir)
     assets = TaggerAssets(vocab, char_alphabet([t for t, _ in train]), tag_set(train, cfg.tag_scheme), cfg.tag_scheme,
-                          vocab.trained, subwords)
+                          vocab.trained, subwords, *(lm[1:] if lm else (None, None)))
     matrix, _ = embedding_matrix(vocab, cfg.model.word_dim, kv, cfg.train.seed, subwords)
     torch.manual_seed(cfg.train.seed)
-    return Tagger(cfg.model, assets, matrix), assets
+    model = Tagger(cfg.model, assets, matrix)
+    if lm is not None:
+        model.lm.load_state_dict(lm[0].state_dict())
+    return model, assets
+
+
+def _pretrained_lm(cfg: NerConfig, lm_dir: Path | None) -> tuple[BiLanguageModel, Vocab, dict] | None:
+    """The ``pretrain_lm`` stage's model, vocabulary and config for a tagger with ``model.lm`` ≠ none."""
+    if cfg.model.lm == "none":
+        return None
+    if lm_dir is None or not lm_dir.exists():
+        raise ConfigError("params.yaml", "ner.model.lm", f"is {cfg.model.lm} but there is no language model at "
+                                                         f"{lm_dir}: run the pretrain_lm stage first")
+    lm, lm_vocab = load_language_model(lm_dir)
+    return lm, lm_vocab, lm.cfg.model_dump(mode="json")
 
 
 def train(cfg: NerConfig, train_records: list[Record], dev_records: list[Record], vectors_path: Path,
-          out_dir: Path, logger: MetricsLogger, resume: bool = False, docs: Documents | None = None) -> FitResult:
+          out_dir: Path, logger: MetricsLogger, resume: bool = False, docs: Documents | None = None,
+          lm_dir: Path | None = None) -> FitResult:
     """Train with early stopping on dev entity F1; the best model lands in ``out_dir/model``.
 
     ``docs`` gives the train and dev sentences' document numbers, which a
-    ``doc_context`` tagger pools over.
+    ``doc_context`` tagger pools over; ``lm_dir`` the pretrained language model a tagger with ``model.lm`` uses.
     """
-    model, assets = build_model(cfg, train_records, vectors_path)
+    model, assets = build_model(cfg, train_records, vectors_path, lm_dir)
     task = NerTask(cfg, assets, train_records, dev_records, docs)
     return fit(model, task, cfg.train, out_dir, MONITOR, cfg.model_dump(mode="json"), logger, resume)
