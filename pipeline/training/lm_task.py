@@ -33,7 +33,7 @@ from pipeline.embeddings.vocab import Vocab, build_vocab, embedding_matrix
 from pipeline.errors import ConfigError, DataError
 from pipeline.model_dir import VOCAB, read_config
 from pipeline.models.classifier import collate
-from pipeline.models.language_model import MIN_OUTPUT_ROWS, BiLanguageModel, LMConfig
+from pipeline.models.language_model import MIN_OUTPUT_ROWS, BiLanguageModel, LMConfig, load_language_model
 from pipeline.training.config import TrainConfig
 from pipeline.training.distributed import shard
 from pipeline.training.logger import MetricsLogger
@@ -182,3 +182,11 @@ def train_lm(cfg: PretrainConfig, corpus_path: Path, vectors_path: Path, out_dir
     """Pretrain on the corpus with early stopping on dev perplexity; the best model lands in ``out_dir/model``."""
     model, task = build_task(cfg, corpus_path, vectors_path)
     return fit(model, task, cfg.train, out_dir, MONITOR, cfg.model_dump(mode="json"), logger, resume)
+
+
+def pretrained(lm_dir: Path | None, field: str, setting: str) -> tuple[BiLanguageModel, Vocab]:
+    """The ``pretrain_lm`` stage's model and vocabulary for a task whose ``field`` is ``setting`` (not none)."""
+    if lm_dir is None or not lm_dir.exists():
+        raise ConfigError("params.yaml", field, f"is {setting} but there is no language model at {lm_dir}: "
+                                                "run the pretrain_lm stage first")
+    return load_language_model(lm_dir)

@@ -24,11 +24,12 @@ from pipeline.embeddings.vocab import Vocab, build_vocab, embedding_matrix
 from pipeline.errors import ConfigError
 from pipeline.evaluation.ner import entity_scores
 from pipeline.model_dir import read_config
-from pipeline.models.language_model import BiLanguageModel, load_language_model
+from pipeline.models.language_model import BiLanguageModel
 from pipeline.models.tagger import Batch, Tagger, TaggerAssets, TaggerConfig, char_alphabet, encode_batch
 from pipeline.predict.ner import NerPredictor
 from pipeline.training.config import TrainConfig
 from pipeline.training.distributed import shard
+from pipeline.training.lm_task import pretrained
 from pipeline.training.logger import MetricsLogger
 from pipeline.training.loop import FitResult, fit
 
@@ -136,10 +137,7 @@ def _pretrained_lm(cfg: NerConfig, lm_dir: Path | None) -> tuple[BiLanguageModel
     """The ``pretrain_lm`` stage's model, vocabulary and config for a tagger with ``model.lm`` ≠ none."""
     if cfg.model.lm == "none":
         return None
-    if lm_dir is None or not lm_dir.exists():
-        raise ConfigError("params.yaml", "ner.model.lm", f"is {cfg.model.lm} but there is no language model at "
-                                                         f"{lm_dir}: run the pretrain_lm stage first")
-    lm, lm_vocab = load_language_model(lm_dir)
+    lm, lm_vocab = pretrained(lm_dir, "ner.model.lm", cfg.model.lm)
     return lm, lm_vocab, lm.cfg.model_dump(mode="json")
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import torch
@@ -25,7 +26,7 @@ from pipeline.data.batching import Batches, bucket_batches
 from pipeline.data.splits import Examples, class_indices, class_labels, load_examples
 from pipeline.embeddings import word2vec
 from pipeline.embeddings.subwords import Subwords
-from pipeline.embeddings.vocab import Vocab, build_vocab, embedding_matrix
+from pipeline.embeddings.vocab import UNK_ID, Vocab, build_vocab, embedding_matrix
 from pipeline.errors import ConfigError, DataError, MissingDataError
 from pipeline.model_dir import CONFIG, read_config
 from pipeline.models.classifier import (
@@ -38,7 +39,9 @@ from pipeline.models.classifier import (
     predict_proba,
 )
 from pipeline.training.config import TrainConfig
+from pipeline.models.language_model import LMConfig
 from pipeline.training.distributed import shard
+from pipeline.training.lm_task import pretrained
 from pipeline.training.logger import MetricsLogger
 from pipeline.training.loop import FitResult, fit
 
@@ -56,6 +59,9 @@ class SentimentConfig(TextEncoding):
     eval_batch_size: int = Field(128, ge=1)
     # torch CPU threads; null keeps torch's default. On a busy machine 1 beats threads that wait on each other.
     threads: int | None = Field(None, ge=1)
+    # ULMFiT's start (Howard & Ruder 2018), without its schedule: the first layer's forward and backward LSTMs and the
+    # rows of the words the language model knows start from the pretrain_lm model
+    lm: Literal["none", "init"] = "none"
 
 
 class SentimentTask:
@@ -109,15 +115,40 @@ def apply_threads(cfg: SentimentConfig) -> None:
 
 
 def build_model(cfg: SentimentConfig, vocab: Vocab, kv: KeyedVectors | None,
-                subwords: Subwords | None = None) -> RNNClassifier:
+                subwords: Subwords | None = None, lm_dir: Path | None = None) -> RNNClassifier:
     """A fresh classifier; its embedding rows come from ``kv`` where it has the word, elsewhere from fastText's
-    ``subwords`` when given, else small random values. (Words outside the vocabulary stay ``<unk>`` at inference.)"""
+    ``subwords`` when given, else small random values. (Words outside the vocabulary stay ``<unk>`` at inference.)
+    With ``lm: init`` the language model in ``lm_dir`` gives the first layer and the rows of the words it knows."""
     if kv is not None and kv.vector_size != cfg.model.embedding_dim:
         raise ConfigError(
             "params.yaml", "sentiment.model.embedding_dim", f"is {cfg.model.embedding_dim}, the vectors have {kv.vector_size}"
         )
     matrix, _ = embedding_matrix(vocab, cfg.model.embedding_dim, kv, cfg.train.seed, subwords)
-    return RNNClassifier(cfg.model, len(vocab), matrix, vocab.trained)
+    if cfg.lm == "none":
+        return RNNClassifier(cfg.model, len(vocab), matrix, vocab.trained)
+    lm, lm_vocab = pretrained(lm_dir, "sentiment.lm", cfg.lm)
+    _check_lm_fits(cfg.model, lm.cfg)
+    table = lm.embedding.weight.detach().numpy()
+    known = [(i, lm_vocab.index[w]) for i, w in enumerate(vocab.words) if i > UNK_ID and w in lm_vocab.index]
+    if known:
+        rows, lm_rows = map(list, zip(*known))
+        matrix[rows] = table[lm_rows]
+    model = RNNClassifier(cfg.model, len(vocab), matrix, vocab.trained)
+    for module, source in zip(model.layers[0], (lm.forward_lstm, lm.backward_lstm)):
+        module.load_state_dict(source.state_dict())
+    return model
+
+
+def _check_lm_fits(model: ClassifierConfig, lm: LMConfig) -> None:
+    """A ConfigError unless the classifier's first layer has the language model's shape (a BiLSTM of its size)."""
+    wanted = {"encoder": "lstm", "bidirectional": True, "first hidden size": lm.hidden_size,
+              "embedding_dim": lm.word_dim, "language model layers": 1}
+    got = {"encoder": model.encoder, "bidirectional": model.bidirectional, "first hidden size": model.hidden_sizes[0],
+           "embedding_dim": model.embedding_dim, "language model layers": lm.layers}
+    wrong = [f"{k} is {got[k]}, not {v}" for k, v in wanted.items() if got[k] != v]
+    if wrong:
+        raise ConfigError("params.yaml", "sentiment.lm", "init copies the language model into the first layer, but "
+                                                         + "; ".join(wrong))
 
 
 def with_classes(cfg: SentimentConfig, labels: list[str], source: Path) -> SentimentConfig:
@@ -142,13 +173,16 @@ def train_sentiment(
     out_dir: Path,
     logger: MetricsLogger,
     resume: bool = False,
+    lm_dir: Path | None = None,
 ) -> FitResult:
-    """Train on ``data_dir/{train,dev}.jsonl``; the best model lands in ``out_dir/model``."""
-    cfg, model, task = build_task(cfg, data_dir, vectors)
+    """Train on ``data_dir/{train,dev}.jsonl``; the best model lands in ``out_dir/model`` (``lm_dir``: see
+    :func:`build_model`)."""
+    cfg, model, task = build_task(cfg, data_dir, vectors, lm_dir)
     return fit(model, task, cfg.train, out_dir, "dev_acc", cfg.model_dump(mode="json"), logger, resume)
 
 
-def build_task(cfg: SentimentConfig, data_dir: Path, vectors: Path | None) -> tuple[SentimentConfig, RNNClassifier, SentimentTask]:
+def build_task(cfg: SentimentConfig, data_dir: Path, vectors: Path | None,
+               lm_dir: Path | None = None) -> tuple[SentimentConfig, RNNClassifier, SentimentTask]:
     """The config with its class count, a fresh model and the encoded task.
 
     The token lists, word counts and vectors are freed on return: training
@@ -167,7 +201,7 @@ def build_task(cfg: SentimentConfig, data_dir: Path, vectors: Path | None) -> tu
     vocab = build_vocab(counts, kv, cfg.lowercase, cfg.digits_to_zero, cfg.max_vocab, cfg.min_count)
     apply_threads(cfg)
     torch.manual_seed(cfg.train.seed)
-    model = build_model(cfg, vocab, kv, subwords)
+    model = build_model(cfg, vocab, kv, subwords, lm_dir)
     encoding = TextEncoding(max_len=cfg.max_len, truncation=cfg.truncation)
     return cfg, model, SentimentTask(cfg, ClassifierAssets(vocab, labels, encoding), train, dev)
 
