@@ -76,6 +76,21 @@ def test_vectorised_viterbi_matches_pytorch_crf_on_ragged_batches():
         assert viterbi(crf, emissions, mask) == crf.decode(emissions, mask=mask)
 
 
+def test_one_sentence_viterbi_matches_pytorch_crf_and_the_batched_code():
+    """A sentence alone takes its own path through viterbi_arrays: the same tags as torchcrf and as in a batch."""
+    torch.manual_seed(4)
+    crf = constrained_crf(TAGS, "bioes")
+    with torch.no_grad():
+        crf.transitions.add_(torch.randn_like(crf.transitions))
+        emissions = torch.randn(30, 12, len(TAGS))
+        lengths = torch.randint(1, 13, (30,))
+        mask = torch.arange(12)[None, :] < lengths[:, None]
+        batched = viterbi(crf, emissions, mask)
+        for i in range(30):
+            alone = viterbi(crf, emissions[i : i + 1], mask[i : i + 1])
+            assert alone == crf.decode(emissions[i : i + 1], mask=mask[i : i + 1]) == [batched[i]]
+
+
 def test_encode_batch_spells_each_real_token_once():
     """Characters come as (U,C) rows of the distinct tokens, indexed per real token; words and casing are (B,T)."""
     sentences = [*SENTENCES, ["Paris", "!"]]

@@ -19,7 +19,7 @@ import torch
 from pipeline.models.crf import viterbi_arrays
 from pipeline.models.numpy_rnn import GateMemo, RecurrentStack
 from pipeline.models.onnx_encoder import supports
-from pipeline.models.tagger import Tagger, TaggerAssets, _char_matrix, encode_batch
+from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch
 
 
 class NumpyEncoder:
@@ -68,15 +68,19 @@ class NumpyEncoder:
         if self.casing_table is not None:
             parts.append(self.casing_table[[i.casing for i in ids]])
         if self.model.char_enc is not None:
-            parts.append(self._char_cnn(_char_matrix([i.chars for i in ids]).numpy()))
+            parts.append(self._char_cnn([i.chars for i in ids]))
         return np.concatenate(parts, axis=1)
 
-    def _char_cnn(self, chars: np.ndarray) -> np.ndarray:
-        """(M,C) character ids → (M,char_size): :class:`~pipeline.models.tagger.CharCNN`, max over real characters."""
+    def _char_cnn(self, rows: list[list[int]]) -> np.ndarray:
+        """Character ids of M tokens → (M,char_size): :class:`~pipeline.models.tagger.CharCNN`, max over real
+        characters. The ids go straight into the convolution's zero-padded (M, C+k-1) array, row by row: the few
+        new tokens of a request cost less so than through a vectorised (M,C) matrix first."""
         kernel = self.model.char_enc.kernel
-        left, steps = (kernel - 1) // 2, chars.shape[1]
-        padded = np.zeros((len(chars), steps + kernel - 1), dtype=chars.dtype)  # id 0's row is zeros, as torch pads
-        padded[:, left : left + steps] = chars
+        left, steps = (kernel - 1) // 2, max(map(len, rows))
+        padded = np.zeros((len(rows), steps + kernel - 1), dtype=np.int64)  # id 0's row is zeros, as torch pads
+        for row, chars in zip(padded, rows):
+            row[left : left + len(chars)] = chars
+        chars = padded[:, left : left + steps]  # (M,C)
         embedded = self.char_table[padded]  # (M,C+k-1,char_dim)
         windows = np.concatenate([embedded[:, j : j + steps] for j in range(kernel)], axis=2)  # (M,C,k·char_dim)
         feats = windows @ self.char_w_t + self.char_b  # (M,C,char_size)

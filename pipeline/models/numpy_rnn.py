@@ -24,6 +24,7 @@ Shapes: ``B`` sequences, ``T`` steps in the longest, ``D`` directions,
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Hashable, Sequence
 
@@ -172,17 +173,11 @@ class RecurrentStack:
     def states(self, table: np.ndarray, rows: np.ndarray, lengths: np.ndarray) -> np.ndarray:
         """Top-layer states (N, D·H) of every real token in input order; token j's gate inputs are ``table[rows[j]]``."""
         directions, tokens = self.directions, int(lengths.sum())
-        order = np.argsort(-lengths, kind="stable")  # longest first: the running rows are a prefix
-        by_length = lengths[order]
-        position = np.arange(int(by_length[0]))[:, None]  # (T,1)
-        active = (by_length[None, :] > position).sum(axis=1).tolist()  # rows running at each step
-        starts = (np.cumsum(lengths) - lengths)[order]  # each sorted row's first flat token
-        last = np.maximum(by_length - 1 - position, 0)  # (T,B): the backward direction's step; 0 past a row's end
-        flat = [starts + np.minimum(position, by_length - 1), starts + last][:directions]  # (T,B) flat token each
-        token = np.stack(flat, axis=1)  # (T,D,B)
-        direction = np.arange(directions)[None, :, None]
-        writes = token * directions + direction  # (T,D,B): output row of (token, direction)
-        reads = rows[token] * directions + direction  # first layer: the memo row, one direction's slice of it
+        if len(lengths) == 1:  # one text (a service's request): its index arrays depend on its length alone
+            token, writes, active = _one_sequence_index(int(lengths[0]), directions)
+        else:
+            token, writes, active = _step_index(lengths, directions)
+        reads = rows[token] * directions + np.arange(directions)[None, :, None]  # first layer: a memo row's slice
         states = None
         for i, layer in enumerate(self.layers):
             if i:  # the layer below's states (N, D·H) times this layer's input weights, per direction
@@ -192,3 +187,26 @@ class RecurrentStack:
             inputs = table.reshape(-1, layer.w_hh_t.shape[2])  # (R·D, G·H)
             states = layer.run(inputs, np.stack([reads, writes], axis=1), active, tokens)
         return states
+
+
+def _step_index(lengths: np.ndarray, directions: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """For sequences of ``lengths`` (B,), run longest first: the flat token each direction reads at each step
+    (T,D,B), the output row it writes (T,D,B) and the rows still running at each step (T,)."""
+    order = np.argsort(-lengths, kind="stable")  # longest first: the running rows are a prefix
+    by_length = lengths[order]
+    position = np.arange(int(by_length[0]))[:, None]  # (T,1)
+    active = (by_length[None, :] > position).sum(axis=1).tolist()  # rows running at each step
+    starts = (np.cumsum(lengths) - lengths)[order]  # each sorted row's first flat token
+    last = np.maximum(by_length - 1 - position, 0)  # (T,B): the backward direction's step; 0 past a row's end
+    flat = [starts + np.minimum(position, by_length - 1), starts + last][:directions]  # (T,B) flat token each
+    token = np.stack(flat, axis=1)  # (T,D,B)
+    writes = token * directions + np.arange(directions)[None, :, None]  # (T,D,B): output row of (token, direction)
+    return token, writes, active
+
+
+@functools.lru_cache(maxsize=1024)
+def _one_sequence_index(length: int, directions: int) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """:func:`_step_index` of one sequence, kept per length (read-only): a request pays for none of it."""
+    token, writes, active = _step_index(np.array([length]), directions)
+    token.flags.writeable = writes.flags.writeable = False
+    return token, writes, active
