@@ -124,6 +124,15 @@ def viterbi_arrays(start: np.ndarray, transitions: np.ndarray, end: np.ndarray, 
     return [row.tolist() for row in np.split(path, np.cumsum(lengths)[:-1])]
 
 
+def best_paths(crf: tuple[np.ndarray, np.ndarray, np.ndarray] | None, scores: np.ndarray,
+               lengths: np.ndarray) -> list[list[int]]:
+    """Best tag ids per sentence from the scores (N,K) of its real tokens (``lengths`` (B,)): Viterbi under a CRF
+    given as its (start, transitions, end) arrays, the per-token argmax without one."""
+    if crf is None:
+        return [row.tolist() for row in np.split(scores.argmax(axis=1), np.cumsum(lengths)[:-1])]
+    return viterbi_arrays(*crf, scores, lengths)
+
+
 def _one_path(start: np.ndarray, transitions: np.ndarray, end: np.ndarray, scores: np.ndarray) -> list[int]:
     """The best path of one sentence's scores (T,K): :func:`viterbi_arrays`'s sums in the same order, a backtrace
     in Python ints (half the time of the batched code on a short sentence)."""

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
-from pipeline.models.crf import viterbi_arrays
+from pipeline.models.crf import best_paths
 from pipeline.models.numpy_rnn import GateMemo, RecurrentStack
 from pipeline.models.onnx_encoder import supports
 from pipeline.models.tagger import Tagger, TaggerAssets, encode_batch
@@ -117,9 +117,7 @@ class NumpyEncoder:
             return best, self.model.probabilities(torch.from_numpy(padded), torch.from_numpy(mask), best)
 
     def _best(self, scores: np.ndarray, lengths: np.ndarray) -> list[list[int]]:
-        if self.crf is None:
-            return [row.tolist() for row in np.split(scores.argmax(axis=1), np.cumsum(lengths)[:-1])]
-        return viterbi_arrays(*self.crf, scores, lengths)
+        return best_paths(self.crf, scores, lengths)
 
     @staticmethod
     def _memory(states: np.ndarray, sentences: Sequence[Sequence[str]], docs: Sequence[int] | None) -> np.ndarray:

@@ -54,7 +54,7 @@ from pipeline.embeddings.subwords import Subwords
 from pipeline.embeddings.vocab import CACHE_SIZE, UNK_ID, Vocab
 from pipeline.errors import DataError
 from pipeline.model_dir import CONFIG, LM_VOCAB, TAGGER_ASSETS, VOCAB, load_weights, read_config, read_json, require
-from pipeline.models.crf import constrained_crf, crf_nll, marginals, viterbi
+from pipeline.models.crf import best_paths, constrained_crf, crf_nll, marginals
 from pipeline.models.dropout import Dropout
 from pipeline.models.embedding import SplitEmbedding, initial_table
 from pipeline.models.language_model import BiLanguageModel, LMConfig
@@ -435,10 +435,7 @@ class Tagger(nn.Module):
 
     def emissions(self, batch: Batch) -> torch.Tensor:
         """Per-token tag scores (B,T,K), zero on padding."""
-        scores = self.token_emissions(batch)  # (N,K)
-        rows, steps = batch.words.shape
-        return scores.new_zeros(rows * steps, scores.shape[1]).index_copy(0, batch.positions, scores).view(
-            rows, steps, -1)
+        return _padded(self.token_emissions(batch), batch)
 
     def _encode(self, x: torch.Tensor, batch: Batch) -> torch.Tensor:
         """(N,in) token features → (N,H) encoder states.
@@ -474,13 +471,13 @@ class Tagger(nn.Module):
 
     def decode(self, batch: Batch) -> list[list[int]]:
         """Best tag ids per sentence: Viterbi under the CRF, per-token argmax under softmax."""
-        return self._best(self.emissions(batch), batch)
+        return self._best(self.token_emissions(batch), batch)
 
     def decode_scored(self, batch: Batch) -> tuple[list[list[int]], list[list[float]]]:
         """Best tag ids and, per token, the probability of that tag (CRF marginal, or softmax)."""
-        scores = self.emissions(batch)
+        scores = self.token_emissions(batch)
         best = self._best(scores, batch)
-        return best, self.probabilities(scores, batch.mask, best)
+        return best, self.probabilities(_padded(scores, batch), batch.mask, best)
 
     def probabilities(self, scores: torch.Tensor, mask: torch.Tensor, best: list[list[int]]) -> list[list[float]]:
         """Per token, the probability of its tag in ``best`` under the emissions ``scores`` (B,T,K): the CRF marginal,
@@ -489,10 +486,16 @@ class Tagger(nn.Module):
         return [probs[i, torch.arange(len(row)), row].tolist() for i, row in enumerate(best)]
 
     def _best(self, scores: torch.Tensor, batch: Batch) -> list[list[int]]:
-        if self.crf is not None:
-            return viterbi(self.crf, scores, batch.mask)
-        best = scores.argmax(dim=2)
-        return [best[i, :n].tolist() for i, n in enumerate(batch.lengths.tolist())]
+        """Best tag ids per sentence from the token scores (N,K), in numpy (see :func:`best_paths`)."""
+        crf = None if self.crf is None else tuple(
+            p.detach().numpy() for p in (self.crf.start_transitions, self.crf.transitions, self.crf.end_transitions))
+        return best_paths(crf, scores.detach().numpy(), batch.lengths.numpy())
+
+
+def _padded(scores: torch.Tensor, batch: Batch) -> torch.Tensor:
+    """Token scores (N,K) laid out as (B,T,K), zero on padding."""
+    rows, steps = batch.words.shape
+    return scores.new_zeros(rows * steps, scores.shape[1]).index_copy(0, batch.positions, scores).view(rows, steps, -1)
 
 
 def load_tagger(directory: Path, engine: Engine = "torch", quantize: Quantize = "none") -> tuple[Tagger, TaggerAssets]:
