@@ -21,6 +21,7 @@ VECTORS = WORD2VEC / model_dir.VECTORS
 NER_OUT = OUTPUTS / "ner"  # model/, checkpoints/, report.html, confusion.json
 NER_MODEL = NER_OUT / "model"
 LM_OUT = OUTPUTS / "lm"  # model/, checkpoints/: the pretrained forward and backward language model
+LM_MODEL = LM_OUT / "model"  # what ner.model.lm and sentiment.lm read
 SENTIMENT_OUT = OUTPUTS / "sentiment"  # model/, checkpoints/
 SENTIMENT_MODEL = SENTIMENT_OUT / "model"
 BASELINE = OUTPUTS / "baseline"
@@ -34,7 +35,7 @@ REPORT = OUTPUTS / "report.html"  # the run's one HTML report (stage report)
 
 NER_MODEL_NAME = "w2v-ner"  # registered model, and the experiment of its training and evaluation runs
 SENTIMENT_MODEL_NAME = "w2v-sentiment"
-LM_EXPERIMENT = "w2v-lm"  # the language model's pretraining runs (not registered: no task consumes it yet)
+LM_EXPERIMENT = "w2v-lm"  # the language model's pretraining runs (not registered: a task that uses it saves its own copy)
 BASELINE_EXPERIMENT = "tfidf-baseline"
 SPACY_EXPERIMENT = "spacy-pipeline"  # each assembled pipeline, as an artifact
 REPORT_EXPERIMENT = "run-report"

@@ -37,7 +37,7 @@ def main() -> None:
         (train_records, train_docs), (dev_records, dev_docs) = (
             read_split_documents(paths.NER_SPLITS / f"{name}.jsonl") for name in ("train", "dev"))
         result = train(cfg, train_records, dev_records, paths.VECTORS, paths.NER_OUT, tracked.epochs,
-                       resume=args.resume, docs=(train_docs, dev_docs), lm_dir=paths.LM_OUT / "model")
+                       resume=args.resume, docs=(train_docs, dev_docs), lm_dir=paths.LM_MODEL)
         write_data_info(result.model_dir, prepared_language())
         tracked.tracker.log_artifact(result.model_dir)
 

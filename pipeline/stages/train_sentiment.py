@@ -27,7 +27,7 @@ def main() -> None:
     relaunch(cfg.train.processes)
     with tracked_stage(paths.SENTIMENT_MODEL_NAME, "train_sentiment", paths.SENTIMENT_LIVE, args.resume) as tracked:
         result = train_sentiment(cfg, paths.SENTIMENT_SPLITS, paths.VECTORS, paths.SENTIMENT_OUT, tracked.epochs,
-                                 args.resume, lm_dir=paths.LM_OUT / "model")
+                                 args.resume, lm_dir=paths.LM_MODEL)
         write_data_info(result.model_dir, prepared_language())
         tracked.tracker.log_artifact(result.model_dir)
 
